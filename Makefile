@@ -1,0 +1,67 @@
+# big-data-pipeline — the front door. `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+FN        ?= enrich
+PORT      ?= 8080
+# The local platform (make platform-up / make run); tests use their own ports.
+KAFKA_PORT ?= 19092
+ES_PORT    ?= 19200
+LOCAL_ENV  := KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) ELASTICSEARCH_URL=http://127.0.0.1:$(ES_PORT)
+FUNCTIONS  := generate enrich index window-aggregate
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: install
+install: node_modules/.package-lock.json ## Install npm dependencies (from the lockfile)
+
+.PHONY: build
+build: install ## Bundle each function into dist/<name>/index.mjs with esbuild
+	node build.mjs
+
+.PHONY: typecheck
+typecheck: install ## Type-check everything (tsc, strict)
+	npx tsc --noEmit
+
+.PHONY: test
+test: install ## Everything: type-check, build, unit + handler + integration tests on real Kafka and Elasticsearch
+	@rm -f .run/test-summary.txt
+	@set -o pipefail; status=0; \
+	  npx tsc --noEmit || status=$$?; \
+	  if [ $$status -eq 0 ]; then node build.mjs || status=$$?; fi; \
+	  if [ $$status -eq 0 ]; then npx vitest run || status=$$?; fi; \
+	  if [ -s .run/test-summary.txt ]; then cat .run/test-summary.txt; else echo "0 passed, 1 failed"; fi; \
+	  exit $$status
+
+.PHONY: test-unit
+test-unit: install ## Only the tests that need no Kafka or Elasticsearch (fast)
+	TEST_KAFKA_BROKERS=none TEST_ELASTICSEARCH_URL=none npx vitest run shared functions --exclude '**/*.it.test.ts'
+
+.PHONY: platform-up
+platform-up: install ## Start local Kafka + Elasticsearch (fetched through Maven) and create topics and indices
+	KAFKA_PORT=$(KAFKA_PORT) KAFKA_CONTROLLER_PORT=$$(( $(KAFKA_PORT) + 1 )) ES_PORT=$(ES_PORT) ES_TRANSPORT_PORT=$$(( $(ES_PORT) + 100 )) \
+	  BDP_RUN_DIR=.run/infra platform/local/infra.sh start
+	$(LOCAL_ENV) npx tsx cli/setup.ts
+
+.PHONY: platform-down
+platform-down: ## Stop the local Kafka + Elasticsearch and delete their data
+	BDP_RUN_DIR=.run/infra platform/local/infra.sh stop
+
+.PHONY: run
+run: build ## Run one function on the local platform: make run FN=enrich PORT=8081
+	@test -f dist/$(FN)/index.mjs || { echo "unknown function '$(FN)'; one of: $(FUNCTIONS)"; exit 2; }
+	$(LOCAL_ENV) PORT=$(PORT) HOST=127.0.0.1 node --enable-source-maps dist/$(FN)/index.mjs
+
+.PHONY: bench
+bench: build ## Benchmarks on the real local platform (batching vs batch size 1); not part of make test
+	npx tsx bench/functions.ts
+
+.PHONY: clean
+clean: ## Remove build output and local run state (not the Maven cache)
+	rm -rf dist .run

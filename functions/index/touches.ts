@@ -1,0 +1,53 @@
+/**
+ * "Window touched" notices, debounced: at most one leading notice per window per period,
+ * plus one trailing notice when more events reached the window inside the period, so the
+ * last events of a burst are never left without a recomputation.
+ */
+export interface TouchDecision {
+  /** Windows to notify now, before the requests of this flush are answered. */
+  now: string[];
+  /** Windows to notify once their period is over, with the delay in ms. */
+  later: { window: string; delayMs: number }[];
+}
+
+export class TouchDebouncer {
+  readonly #lastSent = new Map<string, number>();
+  readonly #trailing = new Set<string>();
+
+  constructor(private readonly periodMs: number) {}
+
+  decide(windows: Iterable<string>, nowMs: number): TouchDecision {
+    const decision: TouchDecision = { now: [], later: [] };
+    for (const window of new Set(windows)) {
+      const last = this.#lastSent.get(window);
+      if (last === undefined || nowMs - last >= this.periodMs) {
+        this.#lastSent.set(window, nowMs);
+        this.#trailing.delete(window);
+        decision.now.push(window);
+      } else if (!this.#trailing.has(window)) {
+        this.#trailing.add(window);
+        decision.later.push({ window, delayMs: last + this.periodMs - nowMs });
+      }
+    }
+    this.#forgetOlderThan(nowMs - 10 * this.periodMs);
+    return decision;
+  }
+
+  /** A trailing notice was sent (or is being sent) now. */
+  sentTrailing(window: string, nowMs: number): void {
+    this.#trailing.delete(window);
+    this.#lastSent.set(window, nowMs);
+  }
+
+  /** A notice could not be produced: forget it so the next touch sends again. */
+  failed(window: string): void {
+    this.#lastSent.delete(window);
+    this.#trailing.delete(window);
+  }
+
+  #forgetOlderThan(cutoffMs: number): void {
+    for (const [window, at] of this.#lastSent) {
+      if (at < cutoffMs && !this.#trailing.has(window)) this.#lastSent.delete(window);
+    }
+  }
+}

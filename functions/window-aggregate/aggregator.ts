@@ -1,0 +1,302 @@
+/**
+ * Recomputes window aggregates from the `events` index and writes them so that the result
+ * is exact under at-least-once delivery: deterministic ids, external versions that only
+ * grow (a version conflict means a newer result is already there), and final counts
+ * recorded once with op_type=create (first write wins). No read-modify-write anywhere.
+ */
+import { errors, type Client } from '@elastic/elasticsearch';
+import type { Admin } from 'kafkajs';
+import { isTransientEsError } from '../../shared/elasticsearch.ts';
+import { downstreamUnavailable } from '../../shared/errors.ts';
+import { readGroupLag } from '../../shared/lag.ts';
+import type { Metrics } from '../../shared/metrics.ts';
+import { aggregateVersion, windowEndOf, isWindowFinal } from '../../shared/window.ts';
+import {
+  Watermark,
+  aggregateDocId,
+  aggregateDocs,
+  cellKey,
+  cellsOf,
+  finalCountsOf,
+  windowAggregationRequest,
+  windowsToRecompute,
+  type AggregateDoc,
+  type FinalCounts,
+  type WindowState,
+} from './aggregate.ts';
+
+export interface AggregatorOptions {
+  es: Client;
+  /** Reads consumer-group lag; absent when no upstream groups are configured. */
+  admin?: Admin | undefined;
+  metrics: Metrics;
+  eventsIndex: string;
+  aggregatesIndex: string;
+  finalsIndex: string;
+  latenessMs: number;
+  upstream: { group: string; topic: string }[];
+  refreshMinIntervalMs: number;
+  lagCacheMs: number;
+  finalizeLookbackMs: number;
+  now: () => number;
+}
+
+export interface RecomputeResult {
+  window_start: string;
+  cells: number;
+  events: number;
+  status: 'open' | 'final' | 'empty';
+  watermark: string | null;
+}
+
+export class WindowAggregator {
+  readonly watermark = new Watermark();
+  readonly #running = new Map<number, { current: Promise<RecomputeResult>; next?: Promise<RecomputeResult> }>();
+  #refresh: { startedAt: number; done: Promise<void> } | undefined;
+  #lag: { at: number; lagging: Promise<boolean> } | undefined;
+  /** Last late_events seen per cell, only to feed the Prometheus counter. */
+  readonly #lateSeen = new Map<string, number>();
+
+  constructor(private readonly o: AggregatorOptions) {}
+
+  /**
+   * Recomputes one window. Calls for a window that is being recomputed are coalesced into
+   * one follow-up run, which starts after the current one and so sees every event whose
+   * notice arrived before it started.
+   */
+  recompute(windowStartMs: number, trigger: 'touched' | 'finalize'): Promise<RecomputeResult> {
+    const entry = this.#running.get(windowStartMs);
+    if (!entry) {
+      const current = this.#run(windowStartMs, trigger).finally(() => this.#advanceQueue(windowStartMs));
+      this.#running.set(windowStartMs, { current });
+      return current;
+    }
+    entry.next ??= entry.current.catch(() => undefined).then(() => this.#run(windowStartMs, trigger));
+    return entry.next;
+  }
+
+  /** The finalize tick: advance the watermark by wall clock when idle, then recompute what needs it. */
+  async finalizeTick(): Promise<{ watermark: string | null; recomputed: string[] }> {
+    const now = this.o.now();
+    // With no backlog upstream, wall clock moves the watermark even when the stream stopped.
+    this.watermark.advance(now - this.o.latenessMs, await this.#upstreamLagging());
+    const states = await this.#windowStates(now - this.o.finalizeLookbackMs);
+    const due = windowsToRecompute(states, this.watermark.value);
+    for (const w of due) await this.recompute(w, 'finalize');
+    return { watermark: isoOrNull(this.watermark.value), recomputed: due.map((w) => new Date(w).toISOString()) };
+  }
+
+  #advanceQueue(windowStartMs: number): void {
+    const entry = this.#running.get(windowStartMs);
+    if (!entry) return;
+    if (entry.next) {
+      const current = entry.next.finally(() => this.#advanceQueue(windowStartMs));
+      this.#running.set(windowStartMs, { current });
+    } else {
+      this.#running.delete(windowStartMs);
+    }
+  }
+
+  async #run(windowStartMs: number, trigger: 'touched' | 'finalize'): Promise<RecomputeResult> {
+    try {
+      return await this.#compute(windowStartMs, trigger);
+    } catch (error) {
+      if (isTransientEsError(error)) throw downstreamUnavailable('Elasticsearch unavailable while recomputing a window', error);
+      throw error;
+    }
+  }
+
+  async #compute(windowStartMs: number, trigger: 'touched' | 'finalize'): Promise<RecomputeResult> {
+    const { es, metrics } = this.o;
+    metrics.recomputes.inc({ trigger });
+    const windowStart = new Date(windowStartMs).toISOString();
+    const asOf = await this.#refreshedAfter(this.o.now());
+
+    const [aggregation, held, latest] = await Promise.all([
+      es.search(windowAggregationRequest(this.o.eventsIndex, windowStart)),
+      this.#upstreamLagging(),
+      this.#latestEventTime(),
+    ]);
+    const cells = cellsOf(aggregation);
+    const watermark = this.watermark.advance(latest === undefined ? undefined : Math.min(latest, this.o.now()) - this.o.latenessMs, held);
+    if (cells.length === 0) return { window_start: windowStart, cells: 0, events: 0, status: 'empty', watermark: isoOrNull(watermark) };
+
+    let finals = await this.#finalCounts(windowStart);
+    if (!finals && isWindowFinal(windowStartMs, watermark)) finals = await this.#recordFinal(windowStart, cells);
+
+    const docs = aggregateDocs(windowStartMs, cells, finals, asOf);
+    await this.#write(docs);
+    this.#countLate(docs);
+    return {
+      window_start: windowStart,
+      cells: docs.length,
+      events: docs.reduce((s, d) => s + d.count, 0),
+      status: finals ? 'final' : 'open',
+      watermark: isoOrNull(watermark),
+    };
+  }
+
+  /** Writes with external versions; a conflict means a newer result is already stored. */
+  async #write(docs: AggregateDoc[]): Promise<void> {
+    const response = await this.o.es.bulk({
+      operations: docs.flatMap((doc) => [
+        {
+          index: {
+            _index: this.o.aggregatesIndex,
+            _id: aggregateDocId(doc),
+            version: aggregateVersion(doc.count, doc.status === 'final'),
+            version_type: 'external' as const,
+          },
+        },
+        doc,
+      ]),
+    });
+    const failed = response.items.map((i) => i.index!).filter((r) => r.status >= 300 && r.status !== 409);
+    const first = failed[0];
+    if (first) {
+      const reason = `${first.error?.type ?? first.status}: ${first.error?.reason ?? ''}`;
+      if (first.status === 429 || first.status >= 500) throw downstreamUnavailable('Elasticsearch refused the aggregate write', reason);
+      throw new Error(`aggregate write failed: ${reason}`);
+    }
+  }
+
+  async #finalCounts(windowStart: string): Promise<FinalCounts | undefined> {
+    const doc = await this.o.es.get<{ counts: FinalCounts }>({ index: this.o.finalsIndex, id: windowStart }, { ignore: [404] });
+    return doc.found ? doc._source!.counts : undefined;
+  }
+
+  /** First finalization wins: whoever creates the record first fixes the final counts. */
+  async #recordFinal(windowStart: string, cells: ReturnType<typeof cellsOf>): Promise<FinalCounts> {
+    const counts = finalCountsOf(cells);
+    try {
+      await this.o.es.index({
+        index: this.o.finalsIndex,
+        id: windowStart,
+        op_type: 'create',
+        document: { window_start: windowStart, finalized_at: new Date(this.o.now()).toISOString(), counts },
+      });
+      this.o.metrics.windowsFinalized.inc();
+      return counts;
+    } catch (error) {
+      if (error instanceof errors.ResponseError && error.statusCode === 409) {
+        const existing = await this.#finalCounts(windowStart);
+        if (existing) return existing;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Refreshes `events` so that everything indexed before `requestedAt` is searchable.
+   * Refreshes are shared: a refresh that started at or after `requestedAt` serves every
+   * caller, and new ones start at most every refreshMinIntervalMs. Returns the start time.
+   */
+  async #refreshedAfter(requestedAt: number): Promise<number> {
+    for (;;) {
+      const current = this.#refresh;
+      if (current && current.startedAt >= requestedAt) {
+        await current.done;
+        return current.startedAt;
+      }
+      if (current) {
+        await current.done.catch(() => undefined);
+        const wait = current.startedAt + this.o.refreshMinIntervalMs - this.o.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (this.#refresh !== current) continue;
+      }
+      const startedAt = this.o.now();
+      const done = this.o.es.indices.refresh({ index: this.o.eventsIndex }).then(() => undefined);
+      this.#refresh = { startedAt, done };
+      done.catch(() => {
+        if (this.#refresh?.done === done) this.#refresh = undefined;
+      });
+      await done;
+      return startedAt;
+    }
+  }
+
+  async #latestEventTime(): Promise<number | undefined> {
+    const response = await this.o.es.search<{ timestamp: string }>({
+      index: this.o.eventsIndex,
+      size: 1,
+      sort: [{ timestamp: { order: 'desc' } }],
+      _source: ['timestamp'],
+      track_total_hits: false,
+    });
+    const hit = response.hits.hits[0]?._source;
+    return hit ? Date.parse(hit.timestamp) : undefined;
+  }
+
+  /** True while any upstream consumer group has lag (KEDA's formula); cached briefly. */
+  #upstreamLagging(): Promise<boolean> {
+    const { admin, upstream } = this.o;
+    if (!admin || upstream.length === 0) return Promise.resolve(false);
+    const now = this.o.now();
+    if (this.#lag && now - this.#lag.at < this.o.lagCacheMs) return this.#lag.lagging;
+    const lagging = admin
+      .connect()
+      .then(() => Promise.all(upstream.map(({ group, topic }) => readGroupLag(admin, group, topic))))
+      .then(
+      (lags) => lags.some((l) => l.total > 0),
+      // Kafka unreachable: hold the watermark rather than finalize windows on a guess.
+      () => true,
+    );
+    this.#lag = { at: now, lagging };
+    return lagging;
+  }
+
+  async #windowStates(sinceMs: number): Promise<WindowState[]> {
+    const range = { range: { window_start: { gte: new Date(sinceMs).toISOString() } } };
+    const [events, aggregates] = await Promise.all([
+      this.o.es.search({
+        index: this.o.eventsIndex,
+        size: 0,
+        query: range,
+        aggs: { w: { terms: { field: 'window_start', size: 10_000 }, aggs: { max_indexed_at: { max: { field: 'indexed_at' } } } } },
+      }),
+      this.o.es.search({
+        index: this.o.aggregatesIndex,
+        size: 0,
+        query: range,
+        aggs: {
+          w: {
+            terms: { field: 'window_start', size: 10_000 },
+            aggs: { min_computed_at: { min: { field: 'computed_at' } }, open: { filter: { term: { status: 'open' } } } },
+          },
+        },
+      }),
+    ]);
+    type Bucket = { key: number; max_indexed_at?: { value: number | null }; min_computed_at?: { value: number | null }; open?: { doc_count: number } };
+    const bucketsOf = (r: typeof events) => (r.aggregations?.['w'] as { buckets: Bucket[] } | undefined)?.buckets ?? [];
+    const computed = new Map(bucketsOf(aggregates).map((b) => [b.key, b]));
+    return bucketsOf(events).map((b) => {
+      const agg = computed.get(b.key);
+      return {
+        windowStartMs: b.key,
+        maxIndexedAtMs: b.max_indexed_at?.value ?? 0,
+        minComputedAtMs: agg?.min_computed_at?.value ?? undefined,
+        anyOpen: agg ? (agg.open?.doc_count ?? 0) > 0 : undefined,
+      };
+    });
+  }
+
+  #countLate(docs: AggregateDoc[]): void {
+    for (const doc of docs) {
+      const key = `${doc.window_start}|${cellKey(doc.event_type, doc.region)}`;
+      const seen = this.#lateSeen.get(key) ?? 0;
+      if (doc.late_events > seen) {
+        this.o.metrics.lateEvents.inc(doc.late_events - seen);
+        this.#lateSeen.set(key, doc.late_events);
+      }
+    }
+    // Bound memory: keep cells of the last day of windows only.
+    const horizon = this.o.now() - 24 * 60 * 60 * 1000;
+    for (const key of this.#lateSeen.keys()) {
+      if (windowEndOf(Date.parse(key.slice(0, 24))) < horizon) this.#lateSeen.delete(key);
+    }
+  }
+}
+
+function isoOrNull(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}

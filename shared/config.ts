@@ -1,0 +1,83 @@
+/**
+ * Configuration comes from environment variables only (Knative sets PORT, K_SERVICE,
+ * K_REVISION). Each function declares a schema; it is checked once at start and a wrong
+ * value stops the process with a message that names the variable.
+ */
+import Ajv from 'ajv';
+import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { ConfigError } from './errors.ts';
+
+const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Positive = (def: number, extra: object = {}) => Type.Integer({ minimum: 1, default: def, ...extra });
+
+/** Variables every function understands. */
+export const commonConfig = {
+  PORT: { ...Port, default: 8080 },
+  HOST: Type.String({ default: '0.0.0.0' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
+    default: 'info',
+  }),
+  BODY_LIMIT_BYTES: Positive(262_144),
+  K_SERVICE: Type.Optional(Type.String()),
+  K_REVISION: Type.Optional(Type.String()),
+  POD_NAME: Type.Optional(Type.String()),
+  SHUTDOWN_GRACE_MS: Positive(25_000),
+} satisfies TProperties;
+
+export const kafkaConfig = {
+  KAFKA_BROKERS: Type.String({ minLength: 1, pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$', default: '127.0.0.1:9092' }),
+  KAFKA_CLIENT_ID: Type.Optional(Type.String()),
+  /** Produce batching (kafkajs has no linger): flush at this many messages or this many ms. */
+  BATCH_MAX_ITEMS: Positive(35, { maximum: 10_000 }),
+  BATCH_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 1000, default: 20 }),
+  KAFKA_SEND_TIMEOUT_MS: Positive(10_000),
+} satisfies TProperties;
+
+export const elasticsearchConfig = {
+  ELASTICSEARCH_URL: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:9200' }),
+  ELASTICSEARCH_USERNAME: Type.Optional(Type.String()),
+  ELASTICSEARCH_PASSWORD: Type.Optional(Type.String()),
+  ELASTICSEARCH_TIMEOUT_MS: Positive(10_000),
+  EVENTS_INDEX: Type.String({ minLength: 1, default: 'events' }),
+  AGGREGATES_INDEX: Type.String({ minLength: 1, default: 'events-aggregated' }),
+  FINALS_INDEX: Type.String({ minLength: 1, default: 'window-finals' }),
+} satisfies TProperties;
+
+export const topicConfig = {
+  TOPIC_RAW: Type.String({ minLength: 1, default: 'data-stream' }),
+  TOPIC_ENRICHED: Type.String({ minLength: 1, default: 'events-enriched' }),
+  TOPIC_WINDOWS: Type.String({ minLength: 1, default: 'windows' }),
+  TOPIC_DEAD_LETTERS: Type.String({ minLength: 1, default: 'dead-letters' }),
+} satisfies TProperties;
+
+export const latenessConfig = {
+  ALLOWED_LATENESS_SECONDS: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
+} satisfies TProperties;
+
+export function loadConfig<P extends TProperties>(
+  properties: P,
+  env: Record<string, string | undefined> = process.env,
+): Static<TObject<P>> {
+  const schema = Type.Object(properties);
+  const candidate: Record<string, unknown> = {};
+  for (const key of Object.keys(properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') candidate[key] = value;
+  }
+  const validate = ajv.compile(schema);
+  if (!validate(candidate)) {
+    const problems = (validate.errors ?? []).map((e) => {
+      const name = e.instancePath.replace(/^\//, '') || String(e.params['missingProperty'] ?? 'config');
+      const given = name in candidate ? ` (got ${JSON.stringify(candidate[name])})` : '';
+      return `${name} ${e.message ?? 'is invalid'}${given}`;
+    });
+    throw new ConfigError(problems);
+  }
+  return candidate as Static<TObject<P>>;
+}
+
+export function brokersOf(list: string): string[] {
+  return list.split(',').map((b) => b.trim());
+}

@@ -1,0 +1,148 @@
+/**
+ * Elasticsearch client and the index templates of `events`, `events-aggregated` and the
+ * window finalization records. Templates use only what the minimal local build also has:
+ * no ILM, painless, ingest pipelines or scaled_float. Money is integer cents (long).
+ */
+import { Client, errors, type estypes } from '@elastic/elasticsearch';
+
+type MappingTypeMapping = estypes.MappingTypeMapping;
+
+export interface EsOptions {
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  requestTimeoutMs: number;
+}
+
+export function createEsClient({ url, username, password, requestTimeoutMs }: EsOptions): Client {
+  return new Client({
+    node: url,
+    ...(username && password ? { auth: { username, password } } : {}),
+    requestTimeout: requestTimeoutMs,
+    // Retries belong to the caller (per bulk item) and to the dispatcher (503 -> back-off).
+    maxRetries: 0,
+    compression: false,
+  });
+}
+
+export interface IndexNames {
+  EVENTS_INDEX: string;
+  AGGREGATES_INDEX: string;
+  FINALS_INDEX: string;
+}
+
+const keyword = { type: 'keyword' } as const;
+const date = { type: 'date', format: 'strict_date_optional_time' } as const;
+
+export const eventsMapping: MappingTypeMapping = {
+  dynamic: 'strict',
+  properties: {
+    event_id: keyword,
+    timestamp: date,
+    user_id: { type: 'integer' },
+    session_id: { type: 'integer' },
+    event_type: keyword,
+    product_id: { type: 'integer' },
+    price: { type: 'double' },
+    price_cents: { type: 'long' },
+    quantity: { type: 'integer' },
+    revenue_cents: { type: 'long' },
+    region: keyword,
+    device: keyword,
+    category: keyword,
+    brand: keyword,
+    window_start: date,
+    hour_of_day: { type: 'byte' },
+    enriched_at: date,
+    indexed_at: date,
+  },
+};
+
+export const aggregatesMapping: MappingTypeMapping = {
+  dynamic: 'strict',
+  properties: {
+    window_start: date,
+    window_end: date,
+    event_type: keyword,
+    region: keyword,
+    count: { type: 'long' },
+    revenue_cents: { type: 'long' },
+    revenue: { type: 'double' },
+    quantity: { type: 'long' },
+    price_cents_sum: { type: 'long' },
+    avg_price: { type: 'double' },
+    unique_users: { type: 'long' },
+    status: keyword,
+    final_count: { type: 'long' },
+    late_events: { type: 'long' },
+    computed_at: date,
+    max_indexed_at: date,
+  },
+};
+
+/** One record per window, written once (op_type create) when the window first becomes final. */
+export const finalsMapping: MappingTypeMapping = {
+  dynamic: 'strict',
+  properties: {
+    window_start: date,
+    finalized_at: date,
+    counts: { type: 'object', enabled: false },
+  },
+};
+
+const singleNodeSettings = { number_of_shards: 1, number_of_replicas: 0 };
+
+export async function ensureIndices(client: Client, names: IndexNames): Promise<void> {
+  const specs: [string, MappingTypeMapping][] = [
+    [names.EVENTS_INDEX, eventsMapping],
+    [names.AGGREGATES_INDEX, aggregatesMapping],
+    [names.FINALS_INDEX, finalsMapping],
+  ];
+  for (const [index, mappings] of specs) {
+    await client.indices.putIndexTemplate({
+      name: `big-data-pipeline-${index}`,
+      index_patterns: [index],
+      priority: 500,
+      template: { settings: singleNodeSettings, mappings },
+      _meta: { managed_by: 'big-data-pipeline' },
+    });
+    try {
+      await client.indices.create({ index });
+    } catch (error) {
+      if (!(error instanceof errors.ResponseError && error.body?.error?.type === 'resource_already_exists_exception')) throw error;
+    }
+  }
+  await client.cluster.health({ index: specs.map(([i]) => i), wait_for_status: 'yellow', timeout: '30s' });
+}
+
+/** Connection trouble, timeouts, overload and server errors: worth retrying later. */
+export function isTransientEsError(error: unknown): boolean {
+  if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError || error instanceof errors.NoLivingConnectionsError) {
+    return true;
+  }
+  if (error instanceof errors.ResponseError) {
+    const status = error.statusCode ?? 0;
+    return status === 429 || status >= 500;
+  }
+  return false;
+}
+
+/** Bulk item statuses worth retrying: overload, unavailable shards, timeouts. */
+export function isRetryableItemStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/** The Elasticsearch client of a function, from its config. */
+export function esClientFor(config: {
+  ELASTICSEARCH_URL: string;
+  ELASTICSEARCH_USERNAME?: string | undefined;
+  ELASTICSEARCH_PASSWORD?: string | undefined;
+  ELASTICSEARCH_TIMEOUT_MS: number;
+}): Client {
+  return createEsClient({
+    url: config.ELASTICSEARCH_URL,
+    username: config.ELASTICSEARCH_USERNAME,
+    password: config.ELASTICSEARCH_PASSWORD,
+    requestTimeoutMs: config.ELASTICSEARCH_TIMEOUT_MS,
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * Kafka I/O: CloudEvents in Kafka binary content mode, and a producer that batches
+ * requests into one `sendBatch` (kafkajs has no linger of its own) with acks from all
+ * in-sync replicas.
+ */
+import { CloudEvent, Kafka as KafkaBinding, type CloudEventV1 } from 'cloudevents';
+import {
+  Kafka,
+  Partitioners,
+  logLevel,
+  type Admin,
+  type IHeaders,
+  type ITopicPartitionConfig,
+  type KafkaMessage,
+  type Message,
+  type Producer,
+} from 'kafkajs';
+import { MicroBatcher, type Outcome } from './batcher.ts';
+import { downstreamUnavailable } from './errors.ts';
+import { brokersOf } from './config.ts';
+import type { Metrics } from './metrics.ts';
+import type { TopicSpec } from './topology.ts';
+
+export interface KafkaOptions {
+  brokers: string[];
+  clientId: string;
+  /** Per-attempt connection timeout. Short, so an unreachable broker answers 503 quickly. */
+  connectionTimeoutMs?: number;
+}
+
+export function createKafka({ brokers, clientId, connectionTimeoutMs = 2000 }: KafkaOptions): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    connectionTimeout: connectionTimeoutMs,
+    requestTimeout: 10_000,
+    // Few, quick retries: the Knative dispatcher owns the real retry budget (503 -> back-off).
+    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+    logLevel: logLevel.NOTHING,
+  });
+}
+
+/** A CloudEvent as a Kafka record in binary content mode: `ce_*` headers, data as the value. */
+export function toKafkaRecord(event: CloudEventV1<unknown>, key: string | null): Message {
+  const message = KafkaBinding.binary(event as CloudEvent<unknown>);
+  const headers: IHeaders = {};
+  // The SDK emits undefined attributes as headers; kafkajs refuses anything but strings/Buffers.
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (value !== undefined && value !== null) headers[name] = String(value);
+  }
+  const data = event.data;
+  const value = data === undefined || data === null ? null : typeof data === 'string' ? data : JSON.stringify(data);
+  return { key, value, headers, ...(message.timestamp ? { timestamp: message.timestamp } : {}) };
+}
+
+/** Reads a consumed record back as a CloudEvent (kafkajs gives Buffer headers; the SDK wants strings). */
+export function fromKafkaRecord(record: Pick<KafkaMessage, 'key' | 'value' | 'headers'>): CloudEvent<unknown> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(record.headers ?? {})) {
+    if (value === undefined) continue;
+    headers[name] = Array.isArray(value) ? value.map(String).join(',') : String(value);
+  }
+  const value = record.value?.toString('utf8') ?? '';
+  const message = { headers, key: record.key?.toString('utf8') ?? '', value, body: value };
+  const event = KafkaBinding.toEvent(message as Parameters<typeof KafkaBinding.toEvent>[0]);
+  if (Array.isArray(event)) throw new TypeError('batched CloudEvents are not used on Kafka topics');
+  return event as CloudEvent<unknown>;
+}
+
+export interface ProducerOptions {
+  maxItems: number;
+  maxWaitMs: number;
+  sendTimeoutMs: number;
+  onBatch?: (size: number) => void;
+  onSendDuration?: (seconds: number) => void;
+}
+
+interface Outgoing {
+  topic: string;
+  message: Message;
+}
+
+/** Chunk size for requests that bring their own batch (generate). */
+const DIRECT_CHUNK = 1000;
+
+export class EventProducer {
+  readonly #producer: Producer;
+  readonly #batcher: MicroBatcher<Outgoing, void>;
+  #connecting: Promise<void> | undefined;
+  #connected = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly options: ProducerOptions,
+  ) {
+    this.#producer = kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+    this.#producer.on(this.#producer.events.DISCONNECT, () => {
+      this.#connected = false;
+      this.#connecting = undefined;
+    });
+    this.#batcher = new MicroBatcher((items) => this.#flush(items), {
+      maxItems: options.maxItems,
+      maxWaitMs: options.maxWaitMs,
+      ...(options.onBatch ? { onFlush: options.onBatch } : {}),
+    });
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Parks one record on the shared batch; resolves once the batch is acknowledged by all in-sync replicas. */
+  send(topic: string, message: Message): Promise<void> {
+    return this.#batcher.add({ topic, message });
+  }
+
+  /** Sends records the caller has already gathered (one request producing many events). */
+  async sendAll(topic: string, messages: Message[]): Promise<void> {
+    for (let i = 0; i < messages.length; i += DIRECT_CHUNK) {
+      await this.#sendBatch([{ topic, messages: messages.slice(i, i + DIRECT_CHUNK) }]);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#batcher.close();
+    await this.#producer.disconnect().catch(() => undefined);
+  }
+
+  async #flush(items: Outgoing[]): Promise<Outcome<void>[]> {
+    const byTopic = new Map<string, Message[]>();
+    for (const { topic, message } of items) {
+      const list = byTopic.get(topic);
+      if (list) list.push(message);
+      else byTopic.set(topic, [message]);
+    }
+    await this.#sendBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })));
+    return items.map(() => ({ ok: true, value: undefined }));
+  }
+
+  async #sendBatch(topicMessages: { topic: string; messages: Message[] }[]): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.#ensureConnected();
+      await this.#producer.sendBatch({ topicMessages, acks: -1, timeout: this.options.sendTimeoutMs });
+    } catch (error) {
+      throw downstreamUnavailable('Kafka did not accept the records', error);
+    } finally {
+      this.options.onSendDuration?.((performance.now() - started) / 1000);
+    }
+  }
+
+  #ensureConnected(): Promise<void> {
+    if (this.#connected) return Promise.resolve();
+    this.#connecting ??= this.#producer.connect().then(
+      () => {
+        this.#connected = true;
+      },
+      (error: unknown) => {
+        this.#connecting = undefined;
+        throw error;
+      },
+    );
+    return this.#connecting;
+  }
+}
+
+/** Creates missing topics and adds partitions where a topic has fewer than the spec. */
+export async function ensureTopics(admin: Admin, topics: TopicSpec[], replicationFactor = 1): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.name));
+  if (missing.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor })),
+    });
+  }
+  const present = topics.filter((t) => existing.has(t.name));
+  if (present.length === 0) return;
+  const { topics: described } = await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) });
+  const grow: ITopicPartitionConfig[] = [];
+  for (const spec of present) {
+    const have = described.find((d) => d.name === spec.name)?.partitions.length ?? 0;
+    if (have < spec.partitions) grow.push({ topic: spec.name, count: spec.partitions });
+  }
+  if (grow.length > 0) await admin.createPartitions({ topicPartitions: grow });
+}
+
+/** The batched Kafka producer of a function, wired to its metrics. */
+export function producerFor(
+  name: string,
+  config: { KAFKA_BROKERS: string; KAFKA_CLIENT_ID?: string | undefined; BATCH_MAX_ITEMS: number; BATCH_MAX_WAIT_MS: number; KAFKA_SEND_TIMEOUT_MS: number },
+  metrics: Metrics,
+): EventProducer {
+  const kafka = createKafka({ brokers: brokersOf(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? name });
+  return new EventProducer(kafka, {
+    maxItems: config.BATCH_MAX_ITEMS,
+    maxWaitMs: config.BATCH_MAX_WAIT_MS,
+    sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS,
+    onBatch: (n) => metrics.batchSize.observe({ batcher: 'kafka' }, n),
+    onSendDuration: (s) => metrics.kafkaProduceDuration.observe(s),
+  });
+}

@@ -1,0 +1,11 @@
+/**
+ * Where the tests find Kafka and Elasticsearch. The global setup starts both (real
+ * processes, fresh data) on ports of their own, so `make test` can run beside `make dev`.
+ * Set TEST_KAFKA_BROKERS and TEST_ELASTICSEARCH_URL to use servers that are already up.
+ */
+export const TEST_KAFKA_PORT = 29092;
+export const TEST_ES_PORT = 29200;
+
+export const kafkaBrokers = process.env['TEST_KAFKA_BROKERS'] ?? `127.0.0.1:${TEST_KAFKA_PORT}`;
+export const elasticsearchUrl = process.env['TEST_ELASTICSEARCH_URL'] ?? `http://127.0.0.1:${TEST_ES_PORT}`;
+export const externalInfra = process.env['TEST_KAFKA_BROKERS'] !== undefined && process.env['TEST_ELASTICSEARCH_URL'] !== undefined;
