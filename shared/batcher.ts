@@ -32,7 +32,7 @@ export class MicroBatcher<T, R> {
     private readonly options: BatcherOptions,
   ) {
     if (!Number.isInteger(options.maxItems) || options.maxItems < 1) throw new RangeError('maxItems must be an integer >= 1');
-    if (!(options.maxWaitMs >= 0)) throw new RangeError('maxWaitMs must be >= 0');
+    if (!Number.isFinite(options.maxWaitMs) || options.maxWaitMs < 0) throw new RangeError('maxWaitMs must be a finite number >= 0');
   }
 
   add(item: T): Promise<R> {

@@ -65,7 +65,7 @@ export function parseGroupTopics(list: string | undefined): { group: string; top
     .map((pair) => pair.trim())
     .filter(Boolean)
     .map((pair) => {
-      const [group, topic, ...rest] = pair.split(':');
+      const [group, topic, ...rest] = pair.split(':').map((part) => part.trim());
       if (!group || !topic || rest.length > 0) throw new Error(`expected group:topic, got "${pair}"`);
       return { group, topic };
     });

@@ -238,6 +238,9 @@ export function toAnswer(error: Error & { statusCode?: number; code?: string }):
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return { status: 415, body: { error: error.message, code: ErrorCode.unsupportedMode } };
   }
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    return { status: 400, body: { error: `data is not valid JSON: ${error.message}`, code: ErrorCode.invalidData } };
+  }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     return { status: 400, body: { error: error.message, code: ErrorCode.invalidCloudEvent, details: { cause: error.code } } };

@@ -17,6 +17,8 @@ export default class SummaryReporter implements Reporter {
         else failed++;
       }
     }
+    // A run in which nothing ran (the platform did not start, say) has failed.
+    if (passed + failed === 0) failed = 1;
     mkdirSync('.run', { recursive: true });
     writeFileSync('.run/test-summary.txt', `${passed} passed, ${failed} failed\n`);
   }

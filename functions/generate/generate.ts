@@ -58,6 +58,9 @@ export function planFromRequest(request: GenerateRequest, ce: RequestIdentity, n
     ]);
   }
   const anchorMs = Date.parse(anchorIso);
+  if (Number.isNaN(anchorMs)) {
+    throw badEvent(ErrorCode.invalidData, `start time ${anchorIso} cannot be read as a point in time`, [{ path: request.startTime ? '/startTime' : 'time', message: 'must be a readable RFC 3339 time' }]);
+  }
   if (anchorMs < nowMs - GENERATE_LIMITS.maxBackfillMs) {
     throw badEvent(ErrorCode.overLimit, `start time ${anchorIso} is more than 24 h in the past`);
   }

@@ -125,7 +125,7 @@ export class WindowAggregator {
     if (!finals && isWindowFinal(windowStartMs, watermark)) finals = await this.#recordFinal(windowStart, cells);
 
     const docs = aggregateDocs(windowStartMs, cells, finals, asOf);
-    await this.#write(docs);
+    await writeAggregates(this.o.es, this.o.aggregatesIndex, docs);
     this.#countLate(docs);
     return {
       window_start: windowStart,
@@ -134,30 +134,6 @@ export class WindowAggregator {
       status: finals ? 'final' : 'open',
       watermark: isoOrNull(watermark),
     };
-  }
-
-  /** Writes with external versions; a conflict means a newer result is already stored. */
-  async #write(docs: AggregateDoc[]): Promise<void> {
-    const response = await this.o.es.bulk({
-      operations: docs.flatMap((doc) => [
-        {
-          index: {
-            _index: this.o.aggregatesIndex,
-            _id: aggregateDocId(doc),
-            version: aggregateVersion(doc.count, doc.status === 'final'),
-            version_type: 'external' as const,
-          },
-        },
-        doc,
-      ]),
-    });
-    const failed = response.items.map((i) => i.index!).filter((r) => r.status >= 300 && r.status !== 409);
-    const first = failed[0];
-    if (first) {
-      const reason = `${first.error?.type ?? first.status}: ${first.error?.reason ?? ''}`;
-      if (first.status === 429 || first.status >= 500) throw downstreamUnavailable('Elasticsearch refused the aggregate write', reason);
-      throw new Error(`aggregate write failed: ${reason}`);
-    }
   }
 
   async #finalCounts(windowStart: string): Promise<FinalCounts | undefined> {
@@ -294,6 +270,27 @@ export class WindowAggregator {
     for (const key of this.#lateSeen.keys()) {
       if (windowEndOf(Date.parse(key.slice(0, 24))) < horizon) this.#lateSeen.delete(key);
     }
+  }
+}
+
+/**
+ * Writes aggregate documents with external versions that only grow, so a stale
+ * recomputation never overwrites a newer one: a version conflict means a newer result is
+ * already stored, and counts as success.
+ */
+export async function writeAggregates(es: Client, index: string, docs: AggregateDoc[]): Promise<void> {
+  const response = await es.bulk({
+    operations: docs.flatMap((doc) => [
+      { index: { _index: index, _id: aggregateDocId(doc), version: aggregateVersion(doc.count, doc.status === 'final'), version_type: 'external' as const } },
+      doc,
+    ]),
+  });
+  const failed = response.items.map((i) => i.index!).filter((r) => r.status >= 300 && r.status !== 409);
+  const first = failed[0];
+  if (first) {
+    const reason = `${first.error?.type ?? first.status}: ${first.error?.reason ?? ''}`;
+    if (first.status === 429 || first.status >= 500) throw downstreamUnavailable('Elasticsearch refused the aggregate write', reason);
+    throw new Error(`aggregate write failed: ${reason}`);
   }
 }
 

@@ -204,21 +204,30 @@ fetch_es() {
   date -u +%FT%TZ >"$ES_INSTALL/$MARKER"
 }
 
+fetched() { # component
+  if [[ $1 == kafka ]]; then [[ -f $KAFKA_HOME/$MARKER ]]; else [[ -f $ES_INSTALL/$MARKER ]]; fi
+}
+
 # fetch [-v] COMPONENT...: -v also says when everything was already in the cache.
 fetch() {
   local c t0=$SECONDS verbose=
+  local -a missing=()
   if [[ $1 == -v ]]; then
     verbose=1
     shift
   fi
-  lock_cache
-  for c in "$@"; do "fetch_$c"; done
-  unlock_cache
-  if ((SECONDS - t0 > 1)); then
-    say "fetch done in $((SECONDS - t0))s"
-  elif [[ -n $verbose ]]; then
-    say "cache up to date: $CACHE_DIR"
+  for c in "$@"; do
+    fetched "$c" || missing+=("$c")
+  done
+  if ((${#missing[@]} == 0)); then
+    if [[ -n $verbose ]]; then say "cache up to date: $CACHE_DIR"; fi
+    return 0
   fi
+  # Only now take the lock (a read-only shared cache needs none); fetch_* re-check under it.
+  lock_cache
+  for c in "${missing[@]}"; do "fetch_$c"; done
+  unlock_cache
+  say "fetch done in $((SECONDS - t0))s"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -234,12 +243,14 @@ port_listening() {
 
 # pids_matching TEXT: pids whose command line contains TEXT.
 pids_matching() {
-  local f pid
+  local f pid comm
   for f in /proc/[0-9]*/cmdline; do
     pid=${f#/proc/}
     pid=${pid%/cmdline}
     # Only JVMs: never this script, a grep or a shell whose arguments mention the path.
-    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == java ]] || continue
+    comm=
+    read -r comm 2>/dev/null <"/proc/$pid/comm" || true
+    [[ $comm == java ]] || continue
     if tr '\0' ' ' <"$f" 2>/dev/null | grep -qF -- "$1 "; then echo "$pid"; fi
   done
 }
@@ -405,7 +416,8 @@ remove_es_dir() {
 }
 
 # Fresh per-start directory: config copy, data, logs, tmp, pid file, all owned by the ES user.
-# When RUN_DIR is not reachable by that user (e.g. a checkout under /root), it lives under /tmp.
+# When RUN_DIR is not reachable by that user (e.g. a checkout under /root), it lives in /tmp
+# behind the symlink RUN_DIR/es.
 prepare_es_dir() {
   local dir user
   user=$(es_user)
@@ -414,7 +426,7 @@ prepare_es_dir() {
     dir=$ES_LINK
     mkdir -p "$dir"
   else
-    dir=$(mktemp -d "${TMPDIR:-/tmp}/bdp-es.XXXXXX")
+    dir=$(mktemp -d /tmp/bdp-es.XXXXXX)
     chmod 755 "$dir"
     ln -s "$dir" "$ES_LINK"
   fi
@@ -444,10 +456,12 @@ launch_es() {
   printf 'ES_URL=http://127.0.0.1:%s\n' "$ES_PORT" >"$RUN_DIR/es.env"
   # -d: the CLI returns once the node has started (or failed); the node writes its own pid.
   # env after runuser/setpriv, which may reset the environment. JAVA_HOME is dropped so
-  # elasticsearch-env does not warn that it ignores it.
+  # elasticsearch-env does not warn that it ignores it. The CLI's own tmpdir keeps its
+  # final-flags* probe directories out of /tmp.
   setsid ${AS_ES[@]+"${AS_ES[@]}"} env -u JAVA_HOME ES_JAVA_HOME="$es_java_home" \
     ES_JAVA_OPTS="$ES_HEAP${ES_JAVA_OPTS:+ $ES_JAVA_OPTS}" \
     ES_PATH_CONF="$dir/config" ES_TMPDIR="$dir/tmp" \
+    CLI_JAVA_OPTS="-Djava.io.tmpdir=$dir/tmp${CLI_JAVA_OPTS:+ $CLI_JAVA_OPTS}" \
     "$ES_HOME_USED/bin/elasticsearch" -d -p "$dir/es.pid" \
     -Ecluster.name=bdp-local \
     -Ediscovery.type=single-node \
@@ -496,11 +510,22 @@ fail() {
     printf -- '----- last 40 lines of %s -----\n' "$f" >&2
     tail -n 40 "$f" >&2
   done
+  stop_starting
+  exit 1
+}
+
+# Stops what this start launched. The ES CLI may not have spawned the node yet, so its
+# whole process group goes too.
+stop_starting() {
   trap - INT TERM
-  # The ES CLI may not have spawned the node yet: take down its whole process group.
   if [[ -n $ES_LAUNCHER_PID ]]; then kill -TERM -- "-$ES_LAUNCHER_PID" 2>/dev/null || true; fi
   cmd_stop "${STARTING[@]}" >/dev/null
-  exit 1
+}
+
+abort() {
+  printf 'infra: start interrupted; stopping what it started\n' >&2
+  stop_starting
+  exit 130
 }
 
 check_ports_free() { # component
@@ -554,7 +579,7 @@ cmd_start() { # components...
   # Keep the run dir out of git without touching the repo's .gitignore.
   [[ -f $RUN_DIR/.gitignore ]] || echo '*' >"$RUN_DIR/.gitignore"
   STARTING=("$@")
-  trap 'fail "${STARTING[0]}" "start interrupted"' INT TERM
+  trap abort INT TERM
   # Elasticsearch first: it is the slower one, and Kafka's format step overlaps with it.
   for c in es kafka; do
     if [[ " $* " == *" $c "* ]]; then

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { estypes } from '@elastic/elasticsearch';
+import { bulkOperations, verdictOf } from './bulk.ts';
+
+function item(status: number, error?: estypes.ErrorCause): estypes.BulkResponseItem {
+  return { _index: 'events', _id: 'e1', status, ...(error ? { error } : {}) };
+}
+
+describe('verdictOf', () => {
+  it.each([200, 201])('is ok for %d', (status) => {
+    expect(verdictOf(item(status))).toEqual({ kind: 'ok' });
+  });
+
+  it('retries 429 (too many requests), with the error type and reason', () => {
+    const verdict = verdictOf(item(429, { type: 'es_rejected_execution_exception', reason: 'rejected execution of write' }));
+    expect(verdict).toEqual({ kind: 'retry', reason: 'es_rejected_execution_exception: rejected execution of write' });
+  });
+
+  it('retries 503 and other 5xx', () => {
+    expect(verdictOf(item(503, { type: 'unavailable_shards_exception', reason: 'primary shard is not active' }))).toEqual({
+      kind: 'retry',
+      reason: 'unavailable_shards_exception: primary shard is not active',
+    });
+    expect(verdictOf(item(500)).kind).toBe('retry');
+  });
+
+  it('describes a retry without an error body by its status', () => {
+    expect(verdictOf(item(503))).toEqual({ kind: 'retry', reason: 'status_503: status 503' });
+  });
+
+  it('rejects 400 mapper_parsing_exception: the document itself is wrong', () => {
+    const verdict = verdictOf(item(400, { type: 'mapper_parsing_exception', reason: 'failed to parse field [price] of type [float]' }));
+    expect(verdict).toEqual({ kind: 'reject', type: 'mapper_parsing_exception', reason: 'failed to parse field [price] of type [float]' });
+  });
+
+  it('rejects other 4xx, falling back to the status when there is no error body', () => {
+    expect(verdictOf(item(404))).toEqual({ kind: 'reject', type: 'status_404', reason: 'status 404' });
+    expect(verdictOf(item(409, { type: 'version_conflict_engine_exception', reason: 'conflict' })).kind).toBe('reject');
+  });
+});
+
+describe('bulkOperations', () => {
+  const docs = [
+    { event_id: 'a1', price: 10 },
+    { event_id: 'b2', price: 20 },
+  ];
+
+  it('indexes each document under its event id, with the extra fields', () => {
+    expect(bulkOperations('events', docs, { indexed_at: '2024-05-01T12:00:00.000Z' })).toEqual([
+      { index: { _index: 'events', _id: 'a1' } },
+      { event_id: 'a1', price: 10, indexed_at: '2024-05-01T12:00:00.000Z' },
+      { index: { _index: 'events', _id: 'b2' } },
+      { event_id: 'b2', price: 20, indexed_at: '2024-05-01T12:00:00.000Z' },
+    ]);
+  });
+
+  it('uses the index action (a replay overwrites), not create', () => {
+    const [action] = bulkOperations('events', docs, {});
+    expect(Object.keys(action as object)).toEqual(['index']);
+  });
+
+  it('is empty for no documents and leaves the input alone', () => {
+    expect(bulkOperations('events', [], { indexed_at: 'x' })).toEqual([]);
+    bulkOperations('events', docs, { indexed_at: 'x' });
+    expect(docs).toEqual([
+      { event_id: 'a1', price: 10 },
+      { event_id: 'b2', price: 20 },
+    ]);
+  });
+});

@@ -1,0 +1,231 @@
+import { describe, expect, it } from 'vitest';
+import type { estypes } from '@elastic/elasticsearch';
+import {
+  CARDINALITY_PRECISION,
+  Watermark,
+  aggregateDocId,
+  aggregateDocs,
+  cellKey,
+  cellsOf,
+  finalCountsOf,
+  windowAggregationRequest,
+  windowsToRecompute,
+  type Cell,
+} from './aggregate.ts';
+
+const WINDOW = Date.parse('2024-05-01T12:34:00.000Z');
+const WINDOW_ISO = '2024-05-01T12:34:00.000Z';
+const INDEXED_AT = Date.parse('2024-05-01T12:35:01.250Z');
+const COMPUTED_AT = Date.parse('2024-05-01T12:35:30.000Z');
+
+/** A composite aggregation answer as Elasticsearch returns it. */
+const response: estypes.SearchResponse = {
+  took: 3,
+  timed_out: false,
+  _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
+  hits: { hits: [] },
+  aggregations: {
+    cells: {
+      after_key: { event_type: 'view', region: 'US' },
+      buckets: [
+        {
+          key: { event_type: 'purchase', region: 'EU' },
+          doc_count: 3,
+          revenue_cents: { value: 5997.000000001 },
+          quantity: { value: 7 },
+          price_cents: { value: 5997 },
+          unique_users: { value: 2 },
+          max_indexed_at: { value: INDEXED_AT, value_as_string: '2024-05-01T12:35:01.250Z' },
+        },
+        {
+          key: { event_type: 'view', region: 'US' },
+          doc_count: 4,
+          revenue_cents: { value: 0 },
+          quantity: { value: 9 },
+          price_cents: { value: 10_000 },
+          unique_users: { value: 4 },
+          max_indexed_at: { value: null },
+        },
+      ],
+    },
+  },
+};
+
+const purchaseEU: Cell = {
+  event_type: 'purchase',
+  region: 'EU',
+  count: 3,
+  revenue_cents: 5997,
+  quantity: 7,
+  price_cents_sum: 5997,
+  unique_users: 2,
+  max_indexed_at: INDEXED_AT,
+};
+const viewUS: Cell = {
+  event_type: 'view',
+  region: 'US',
+  count: 4,
+  revenue_cents: 0,
+  quantity: 9,
+  price_cents_sum: 10_000,
+  unique_users: 4,
+  max_indexed_at: null,
+};
+
+describe('windowAggregationRequest', () => {
+  it('queries one window and groups by event type and region at maximum cardinality precision', () => {
+    const request = windowAggregationRequest('events', WINDOW_ISO);
+    expect(request.index).toBe('events');
+    expect(request.size).toBe(0);
+    expect(request.query).toEqual({ term: { window_start: WINDOW_ISO } });
+    const cells = request.aggs?.['cells'];
+    expect(cells?.composite?.sources).toEqual([{ event_type: { terms: { field: 'event_type' } } }, { region: { terms: { field: 'region' } } }]);
+    expect(cells?.aggs?.['unique_users']).toEqual({ cardinality: { field: 'user_id', precision_threshold: CARDINALITY_PRECISION } });
+    expect(CARDINALITY_PRECISION).toBe(40_000);
+  });
+});
+
+describe('cellsOf', () => {
+  it('turns each composite bucket into a cell, rounding the sums to integers', () => {
+    expect(cellsOf(response)).toEqual([purchaseEU, viewUS]);
+  });
+
+  it('is empty without aggregations or buckets', () => {
+    expect(cellsOf({ ...response, aggregations: undefined })).toEqual([]);
+    expect(cellsOf({ ...response, aggregations: { cells: { buckets: [] } } })).toEqual([]);
+  });
+});
+
+describe('finalCountsOf', () => {
+  it('records each cell count by its key', () => {
+    expect(finalCountsOf([purchaseEU, viewUS])).toEqual({ 'purchase|EU': 3, 'view|US': 4 });
+    expect(cellKey('purchase', 'EU')).toBe('purchase|EU');
+  });
+});
+
+describe('aggregateDocs', () => {
+  it('builds open documents without a final count', () => {
+    const [doc] = aggregateDocs(WINDOW, [purchaseEU], undefined, COMPUTED_AT);
+    expect(doc).toEqual({
+      window_start: WINDOW_ISO,
+      window_end: '2024-05-01T12:35:00.000Z',
+      event_type: 'purchase',
+      region: 'EU',
+      count: 3,
+      revenue_cents: 5997,
+      revenue: 59.97,
+      quantity: 7,
+      price_cents_sum: 5997,
+      avg_price: 19.99,
+      unique_users: 2,
+      status: 'open',
+      final_count: null,
+      late_events: 0,
+      computed_at: '2024-05-01T12:35:30.000Z',
+      max_indexed_at: '2024-05-01T12:35:01.250Z',
+    });
+  });
+
+  it('builds final documents with the recorded final count and the late events since', () => {
+    const docs = aggregateDocs(WINDOW, [purchaseEU, viewUS], { 'purchase|EU': 2, 'view|US': 4 }, COMPUTED_AT);
+    expect(docs.map((d) => [d.status, d.count, d.final_count, d.late_events])).toEqual([
+      ['final', 3, 2, 1],
+      ['final', 4, 4, 0],
+    ]);
+  });
+
+  it('counts a cell missing from the finals as final_count 0, all of it late', () => {
+    const [doc] = aggregateDocs(WINDOW, [viewUS], { 'purchase|EU': 3 }, COMPUTED_AT);
+    expect(doc?.status).toBe('final');
+    expect(doc?.final_count).toBe(0);
+    expect(doc?.late_events).toBe(4);
+  });
+
+  it('derives revenue, average price and window end from cents and counts', () => {
+    const [doc] = aggregateDocs(WINDOW, [viewUS], undefined, COMPUTED_AT);
+    expect(doc?.revenue).toBe(0);
+    expect(doc?.avg_price).toBe(25); // 10 000 cents / 4 events / 100
+    expect(doc?.max_indexed_at).toBeNull();
+    expect(Date.parse(doc!.window_end) - Date.parse(doc!.window_start)).toBe(60_000);
+  });
+
+  it('gives an average price of 0 for a cell without events', () => {
+    const [doc] = aggregateDocs(WINDOW, [{ ...viewUS, count: 0, price_cents_sum: 0 }], undefined, COMPUTED_AT);
+    expect(doc?.avg_price).toBe(0);
+  });
+
+  it('gives one document per cell with a stable id from window, type and region', () => {
+    const docs = aggregateDocs(WINDOW, [purchaseEU, viewUS], undefined, COMPUTED_AT);
+    const again = aggregateDocs(WINDOW, [purchaseEU, viewUS], { 'purchase|EU': 3 }, COMPUTED_AT + 60_000);
+    expect(docs.map(aggregateDocId)).toEqual(again.map(aggregateDocId));
+    expect(new Set(docs.map(aggregateDocId)).size).toBe(2);
+    expect(aggregateDocId(docs[0]!)).toContain(WINDOW_ISO);
+  });
+});
+
+describe('Watermark', () => {
+  it('starts unknown and ignores an unknown candidate', () => {
+    const w = new Watermark();
+    expect(w.value).toBeUndefined();
+    expect(w.advance(undefined, false)).toBeUndefined();
+  });
+
+  it('does not move while held', () => {
+    const w = new Watermark();
+    expect(w.advance(1000, true)).toBeUndefined();
+    expect(w.advance(1000, false)).toBe(1000);
+    expect(w.advance(5000, true)).toBe(1000);
+    expect(w.value).toBe(1000);
+  });
+
+  it('only moves forward', () => {
+    const w = new Watermark();
+    w.advance(1000, false);
+    expect(w.advance(500, false)).toBe(1000);
+    expect(w.advance(undefined, false)).toBe(1000);
+    expect(w.advance(1000, false)).toBe(1000);
+    expect(w.advance(1001, false)).toBe(1001);
+    expect(w.value).toBe(1001);
+  });
+});
+
+describe('windowsToRecompute', () => {
+  const M = 60_000;
+  const base = WINDOW;
+
+  it('picks never computed, changed and due-open windows, skips the rest, and sorts them', () => {
+    const watermark = base + 3 * M; // windows ending at or before base + 3 min are due
+    const picked = windowsToRecompute(
+      [
+        // due to become final: still open, its end (base + 3 min) equals the watermark
+        { windowStartMs: base + 2 * M, maxIndexedAtMs: 100, minComputedAtMs: 200, anyOpen: true },
+        // never aggregated
+        { windowStartMs: base + 5 * M, maxIndexedAtMs: 100 },
+        // an event indexed after the aggregate was computed (a lost notice)
+        { windowStartMs: base, maxIndexedAtMs: 300, minComputedAtMs: 200, anyOpen: false },
+        // final and unchanged
+        { windowStartMs: base + M, maxIndexedAtMs: 100, minComputedAtMs: 200, anyOpen: false },
+        // open but not yet due (ends one ms after the watermark)
+        { windowStartMs: base + 3 * M, maxIndexedAtMs: 100, minComputedAtMs: 200, anyOpen: true },
+        // indexed at exactly the computation time: unchanged
+        { windowStartMs: base + 4 * M, maxIndexedAtMs: 200, minComputedAtMs: 200 },
+      ],
+      watermark,
+    );
+    expect(picked).toEqual([base, base + 2 * M, base + 5 * M]);
+  });
+
+  it('leaves open windows alone without a watermark', () => {
+    expect(windowsToRecompute([{ windowStartMs: base, maxIndexedAtMs: 100, minComputedAtMs: 200, anyOpen: true }], undefined)).toEqual([]);
+  });
+
+  it('sorts numerically, not as strings', () => {
+    // As strings, "120000" < "60000" < "600000".
+    const states = [10 * M, M, 2 * M].map((windowStartMs) => ({ windowStartMs, maxIndexedAtMs: 1 }));
+    expect(windowsToRecompute(states, undefined)).toEqual([M, 2 * M, 10 * M]);
+  });
+
+  it('is empty for no windows', () => {
+    expect(windowsToRecompute([], base)).toEqual([]);
+  });
+});

@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CeType } from '../../shared/ce-types.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { esClientFor } from '../../shared/elasticsearch.ts';
+import { createMetrics } from '../../shared/metrics.ts';
+import { windowStartOf } from '../../shared/window.ts';
+import { UNREACHABLE, binary, ce, esClient, isolatedEnv, preparePlatform, structured } from '../../test/helpers.ts';
+import { build, configSchema } from './app.ts';
+
+function app(env: Record<string, string>): FastifyInstance {
+  const config = loadConfig(configSchema, env);
+  return build(config, { es: esClientFor(config), metrics: createMetrics({ function: 'window-aggregate' }) });
+}
+
+describe('window-aggregate handler (real Elasticsearch)', () => {
+  const env = isolatedEnv();
+  const es = esClient();
+  let server: FastifyInstance;
+  const windowStartMs = windowStartOf(Date.now() - 10 * 60_000);
+  const windowStart = new Date(windowStartMs).toISOString();
+
+  beforeAll(async () => {
+    await preparePlatform(env);
+    server = app(env);
+    const docs = [
+      { user_id: 1001, event_type: 'purchase', region: 'EU', price_cents: 1999, quantity: 2, revenue_cents: 3998 },
+      { user_id: 1001, event_type: 'purchase', region: 'EU', price_cents: 1000, quantity: 1, revenue_cents: 1000 },
+      { user_id: 1002, event_type: 'view', region: 'US', price_cents: 2500, quantity: 3, revenue_cents: 0 },
+    ];
+    await es.bulk({
+      refresh: false,
+      operations: docs.flatMap((d, i) => [
+        { index: { _index: env.EVENTS_INDEX!, _id: `e${i}` } },
+        {
+          ...d,
+          event_id: `e${i}`,
+          timestamp: new Date(windowStartMs + i * 1000).toISOString(),
+          window_start: windowStart,
+          indexed_at: new Date().toISOString(),
+        },
+      ]),
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    await es.close();
+  });
+
+  it('recomputes a touched window into one document per event type and region', async () => {
+    const res = await server.inject(binary(ce({ type: CeType.windowTouched, data: { window_start: windowStart } })));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ window_start: windowStart, cells: 2, events: 3 });
+    await es.indices.refresh({ index: env.AGGREGATES_INDEX! });
+    const purchase = await es.get<Record<string, unknown>>({ index: env.AGGREGATES_INDEX!, id: `${windowStart}|purchase|EU` });
+    expect(purchase._source).toMatchObject({ count: 2, revenue_cents: 4998, revenue: 49.98, quantity: 3, unique_users: 1, avg_price: 14.995 });
+  });
+
+  it('finalizes due windows on the PingSource tick', async () => {
+    const res = await server.inject(structured(ce({ type: CeType.ping, data: {} })));
+    expect(res.statusCode).toBe(200);
+    expect(res.json().recomputed).toContain(windowStart);
+    await es.indices.refresh({ index: env.AGGREGATES_INDEX! });
+    const view = await es.get<Record<string, unknown>>({ index: env.AGGREGATES_INDEX!, id: `${windowStart}|view|US` });
+    expect(view._source).toMatchObject({ status: 'final', final_count: 1, late_events: 0, count: 1 });
+  });
+
+  it('answers 400 for an invalid notice', async () => {
+    const res = await server.inject(binary(ce({ type: CeType.windowTouched, data: { window_start: 'soon' } })));
+    expect(res.statusCode).toBe(400);
+  });
+});
+
+describe('window-aggregate handler with Elasticsearch unreachable', () => {
+  it('answers 503 and stays healthy', async () => {
+    const server = app(isolatedEnv({ ELASTICSEARCH_URL: UNREACHABLE.ELASTICSEARCH_URL }));
+    const res = await server.inject(binary(ce({ type: CeType.windowTouched, data: { window_start: '2026-11-24T12:00:00.000Z' } })));
+    expect(res.statusCode).toBe(503);
+    const tick = await server.inject(binary(ce({ type: CeType.ping, data: {} })));
+    expect(tick.statusCode).toBe(503);
+    expect((await server.inject({ url: '/health/liveness' })).statusCode).toBe(200);
+    await server.close();
+  });
+});

@@ -1,0 +1,248 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MicroBatcher, type FlushFn, type Outcome } from './batcher.ts';
+
+/** A promise whose settlement the test controls. */
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A flush function that records every batch and answers each item with `ok(item * 10)`. */
+function recordingFlush(): { fn: FlushFn<number, number>; batches: number[][] } {
+  const batches: number[][] = [];
+  const fn: FlushFn<number, number> = async (items) => {
+    batches.push([...items]);
+    return items.map((i) => ({ ok: true, value: i * 10 }));
+  };
+  return { fn, batches };
+}
+
+/** Lets queued promise callbacks run without moving (fake) time. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+describe('MicroBatcher', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('flushes as soon as maxItems items are parked, without waiting for the timer', async () => {
+    const { fn, batches } = recordingFlush();
+    const batcher = new MicroBatcher(fn, { maxItems: 3, maxWaitMs: 10_000 });
+    const results = Promise.all([batcher.add(1), batcher.add(2), batcher.add(3)]);
+    await settle();
+    expect(batches).toEqual([[1, 2, 3]]);
+    await expect(results).resolves.toEqual([10, 20, 30]);
+    expect(batcher.pending).toBe(0);
+  });
+
+  it('does not flush fewer than maxItems items before maxWaitMs, and flushes them right at maxWaitMs', async () => {
+    const { fn, batches } = recordingFlush();
+    const batcher = new MicroBatcher(fn, { maxItems: 10, maxWaitMs: 20 });
+    const a = batcher.add(1);
+    await vi.advanceTimersByTimeAsync(10);
+    const b = batcher.add(2);
+    await vi.advanceTimersByTimeAsync(9);
+    expect(batches).toEqual([]);
+    expect(batcher.pending).toBe(2);
+    // The timer started with the first item, not the second.
+    await vi.advanceTimersByTimeAsync(1);
+    expect(batches).toEqual([[1, 2]]);
+    await expect(a).resolves.toBe(10);
+    await expect(b).resolves.toBe(20);
+  });
+
+  it('starts a new timer for the next batch after a flush', async () => {
+    const { fn, batches } = recordingFlush();
+    const batcher = new MicroBatcher(fn, { maxItems: 10, maxWaitMs: 20 });
+    void batcher.add(1);
+    await vi.advanceTimersByTimeAsync(20);
+    void batcher.add(2);
+    await vi.advanceTimersByTimeAsync(19);
+    expect(batches).toEqual([[1]]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(batches).toEqual([[1], [2]]);
+  });
+
+  it('settles each caller with the outcome of its own item when a batch mixes successes and failures', async () => {
+    const failures = new Map<number, Error>();
+    const fn: FlushFn<number, string> = async (items) =>
+      items.map((i): Outcome<string> => {
+        if (i % 2 === 0) return { ok: true, value: `ok-${i}` };
+        const error = new Error(`bad-${i}`);
+        failures.set(i, error);
+        return { ok: false, error };
+      });
+    const batcher = new MicroBatcher(fn, { maxItems: 4, maxWaitMs: 1000 });
+    const results = await Promise.allSettled([batcher.add(0), batcher.add(1), batcher.add(2), batcher.add(3)]);
+    expect(results).toEqual([
+      { status: 'fulfilled', value: 'ok-0' },
+      { status: 'rejected', reason: failures.get(1) },
+      { status: 'fulfilled', value: 'ok-2' },
+      { status: 'rejected', reason: failures.get(3) },
+    ]);
+    // The very error object of the item, not a copy.
+    expect((results[1] as PromiseRejectedResult).reason).toBe(failures.get(1));
+  });
+
+  it('rejects every item of a batch whose flushFn throws, and only that batch', async () => {
+    const boom = new Error('bulk request failed');
+    let call = 0;
+    const fn: FlushFn<string, string> = async (items) => {
+      call++;
+      if (call === 1) throw boom;
+      return items.map((i) => ({ ok: true, value: i.toUpperCase() }));
+    };
+    const batcher = new MicroBatcher(fn, { maxItems: 2, maxWaitMs: 1000 });
+    const first = [batcher.add('a'), batcher.add('b')];
+    const second = [batcher.add('c'), batcher.add('d')];
+    const results = await Promise.allSettled([...first, ...second]);
+    expect(results).toEqual([
+      { status: 'rejected', reason: boom },
+      { status: 'rejected', reason: boom },
+      { status: 'fulfilled', value: 'C' },
+      { status: 'fulfilled', value: 'D' },
+    ]);
+  });
+
+  it('rejects every item when flushFn throws synchronously', async () => {
+    const boom = new Error('sync failure');
+    const fn = ((): Promise<Outcome<number>[]> => {
+      throw boom;
+    }) as FlushFn<number, number>;
+    const batcher = new MicroBatcher(fn, { maxItems: 2, maxWaitMs: 1000 });
+    const results = await Promise.allSettled([batcher.add(1), batcher.add(2)]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(results.map((r) => (r as PromiseRejectedResult).reason)).toEqual([boom, boom]);
+  });
+
+  it('rejects the items for which flushFn returned no outcome', async () => {
+    const fn: FlushFn<number, number> = async (items) => items.slice(0, 1).map((i) => ({ ok: true, value: i }));
+    const batcher = new MicroBatcher(fn, { maxItems: 3, maxWaitMs: 1000 });
+    const [a, b, c] = await Promise.allSettled([batcher.add(7), batcher.add(8), batcher.add(9)]);
+    expect(a).toEqual({ status: 'fulfilled', value: 7 });
+    expect(b?.status).toBe('rejected');
+    expect(String((b as PromiseRejectedResult).reason)).toMatch(/no outcome for item 1/);
+    expect(String((c as PromiseRejectedResult).reason)).toMatch(/no outcome for item 2/);
+  });
+
+  it('flushes every item alone with maxItems 1', async () => {
+    const { fn, batches } = recordingFlush();
+    const sizes: number[] = [];
+    const batcher = new MicroBatcher(fn, { maxItems: 1, maxWaitMs: 10_000, onFlush: (n) => sizes.push(n) });
+    const results = await Promise.all([batcher.add(1), batcher.add(2), batcher.add(3)]);
+    expect(results).toEqual([10, 20, 30]);
+    expect(batches).toEqual([[1], [2], [3]]);
+    expect(sizes).toEqual([1, 1, 1]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('reports the size of every flushed batch to onFlush', async () => {
+    const { fn } = recordingFlush();
+    const sizes: number[] = [];
+    const batcher = new MicroBatcher(fn, { maxItems: 3, maxWaitMs: 20, onFlush: (n) => sizes.push(n) });
+    const all = Array.from({ length: 7 }, (_, i) => batcher.add(i));
+    await settle();
+    expect(sizes).toEqual([3, 3]);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(sizes).toEqual([3, 3, 1]);
+    await expect(Promise.all(all)).resolves.toEqual([0, 10, 20, 30, 40, 50, 60]);
+  });
+
+  it('does not call flushFn or onFlush for an empty flush', async () => {
+    const { fn, batches } = recordingFlush();
+    const sizes: number[] = [];
+    const batcher = new MicroBatcher(fn, { maxItems: 3, maxWaitMs: 20, onFlush: (n) => sizes.push(n) });
+    await batcher.flush();
+    expect(batches).toEqual([]);
+    expect(sizes).toEqual([]);
+  });
+
+  it('close() flushes parked items, waits for batches in flight, then refuses new items', async () => {
+    const inFlight = deferred<Outcome<number>[]>();
+    const batches: number[][] = [];
+    let calls = 0;
+    const fn: FlushFn<number, number> = (items) => {
+      batches.push([...items]);
+      calls++;
+      // The first batch hangs until the test releases it; later ones answer at once.
+      return calls === 1 ? inFlight.promise : Promise.resolve(items.map((i) => ({ ok: true, value: -i })));
+    };
+    const batcher = new MicroBatcher(fn, { maxItems: 2, maxWaitMs: 10_000 });
+    const a = batcher.add(1);
+    const b = batcher.add(2); // batch [1, 2] in flight, hanging
+    const c = batcher.add(3); // parked
+    await settle();
+    expect(batches).toEqual([[1, 2]]);
+    expect(batcher.pending).toBe(1);
+
+    let closed = false;
+    const closing = batcher.close().then(() => {
+      closed = true;
+    });
+    await settle();
+    // The parked item went out without waiting for the timer...
+    expect(batches).toEqual([[1, 2], [3]]);
+    await expect(c).resolves.toBe(-3);
+    // ...but close() still waits for the batch in flight.
+    expect(closed).toBe(false);
+
+    inFlight.resolve([
+      { ok: true, value: 100 },
+      { ok: true, value: 200 },
+    ]);
+    await closing;
+    expect(closed).toBe(true);
+    await expect(a).resolves.toBe(100);
+    await expect(b).resolves.toBe(200);
+
+    await expect(batcher.add(4)).rejects.toThrow(/closed/);
+    expect(batches).toEqual([[1, 2], [3]]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('close() on an idle batcher resolves at once', async () => {
+    const { fn, batches } = recordingFlush();
+    const batcher = new MicroBatcher(fn, { maxItems: 2, maxWaitMs: 20 });
+    await expect(batcher.close()).resolves.toBeUndefined();
+    expect(batches).toEqual([]);
+    await expect(batcher.add(1)).rejects.toThrow('batcher is closed');
+  });
+
+  it.each([
+    [{ maxItems: 0, maxWaitMs: 20 }],
+    [{ maxItems: -1, maxWaitMs: 20 }],
+    [{ maxItems: 1.5, maxWaitMs: 20 }],
+    [{ maxItems: Number.NaN, maxWaitMs: 20 }],
+    [{ maxItems: 10, maxWaitMs: -1 }],
+    [{ maxItems: 10, maxWaitMs: Number.NaN }],
+  ])('rejects bad options %o', (options) => {
+    const { fn } = recordingFlush();
+    expect(() => new MicroBatcher(fn, options)).toThrow(RangeError);
+  });
+
+  it('accepts maxItems 1 and maxWaitMs 0', () => {
+    const { fn } = recordingFlush();
+    expect(() => new MicroBatcher(fn, { maxItems: 1, maxWaitMs: 0 })).not.toThrow();
+  });
+});
+
+describe('MicroBatcher with real timers', () => {
+  it('flushes a partial batch after a short real maxWaitMs', async () => {
+    const { fn, batches } = recordingFlush();
+    const batcher = new MicroBatcher(fn, { maxItems: 100, maxWaitMs: 5 });
+    const started = Date.now();
+    await expect(Promise.all([batcher.add(1), batcher.add(2)])).resolves.toEqual([10, 20]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4);
+    expect(batches).toEqual([[1, 2]]);
+  });
+});

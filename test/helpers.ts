@@ -1,0 +1,145 @@
+/** Test plumbing shared by the handler and integration tests: real Kafka and Elasticsearch. */
+import { randomBytes } from 'node:crypto';
+import { CloudEvent, HTTP, type CloudEventV1 } from 'cloudevents';
+import type { InjectOptions } from 'fastify';
+import type { KafkaMessage } from 'kafkajs';
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { setupPlatform } from '../cli/setup.ts';
+import { createEsClient } from '../shared/elasticsearch.ts';
+import { createKafka } from '../shared/kafka.ts';
+import { elasticsearchUrl, kafkaBrokers } from './infra.ts';
+
+/**
+ * Environment of one test file: its own topics and indices (random suffix), so test files
+ * never see each other's data on the shared Kafka and Elasticsearch.
+ */
+export function isolatedEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const suffix = randomBytes(4).toString('hex');
+  return {
+    KAFKA_BROKERS: kafkaBrokers,
+    ELASTICSEARCH_URL: elasticsearchUrl,
+    LOG_LEVEL: 'silent',
+    TOPIC_RAW: `data-stream-${suffix}`,
+    TOPIC_ENRICHED: `events-enriched-${suffix}`,
+    TOPIC_WINDOWS: `windows-${suffix}`,
+    TOPIC_DEAD_LETTERS: `dead-letters-${suffix}`,
+    EVENTS_INDEX: `events-${suffix}`,
+    AGGREGATES_INDEX: `events-aggregated-${suffix}`,
+    FINALS_INDEX: `window-finals-${suffix}`,
+    ...extra,
+  };
+}
+
+export async function preparePlatform(env: Record<string, string>): Promise<void> {
+  await setupPlatform(env);
+}
+
+/** Where nothing listens: a downstream that is unreachable. */
+export const UNREACHABLE = { KAFKA_BROKERS: '127.0.0.1:1', ELASTICSEARCH_URL: 'http://127.0.0.1:1' };
+
+export function esClient() {
+  return createEsClient({ url: elasticsearchUrl, requestTimeoutMs: 30_000 });
+}
+
+export function kafka() {
+  return createKafka({ brokers: [kafkaBrokers], clientId: `test-${randomBytes(3).toString('hex')}`, connectionTimeoutMs: 5000 });
+}
+
+export function binary(event: CloudEventV1<unknown>): InjectOptions {
+  const message = HTTP.binary(event as CloudEvent<unknown>);
+  return { method: 'POST', url: '/', headers: message.headers as Record<string, string>, payload: message.body as string };
+}
+
+export function structured(event: CloudEventV1<unknown>): InjectOptions {
+  const message = HTTP.structured(event as CloudEvent<unknown>);
+  return { method: 'POST', url: '/', headers: message.headers as Record<string, string>, payload: message.body as string };
+}
+
+export function ce<T>(attributes: { type: string; data: T; id?: string; source?: string; time?: string }): CloudEvent<T> {
+  return new CloudEvent<T>(
+    {
+      id: attributes.id ?? randomBytes(8).toString('hex'),
+      source: attributes.source ?? '/tests',
+      type: attributes.type,
+      datacontenttype: 'application/json',
+      data: attributes.data,
+      ...(attributes.time ? { time: attributes.time } : {}),
+    },
+    false,
+  );
+}
+
+export type TopicRecord = KafkaMessage & { partition: number };
+
+/** End offset of every partition of a topic. */
+export async function endOffsets(topic: string): Promise<Map<number, number>> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Total end offset of a topic: how many records were ever produced to it. */
+export async function topicSize(topic: string): Promise<number> {
+  return [...(await endOffsets(topic)).values()].reduce((sum, n) => sum + n, 0);
+}
+
+/**
+ * Reads a topic from the beginning until `count` records past `after` (per-partition
+ * offsets; default: from the start) have arrived, and returns those records.
+ */
+export async function readTopic(topic: string, count: number, after?: Map<number, number>, timeoutMs = 60_000): Promise<TopicRecord[]> {
+  const records: TopicRecord[] = [];
+  if (count === 0) return records;
+  const consumer = kafka().consumer({ groupId: `reader-${randomBytes(4).toString('hex')}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${records.length} of ${count} records from ${topic} in ${timeoutMs} ms`)), timeoutMs);
+      void consumer.run({
+        eachBatch: async ({ batch }) => {
+          const from = after?.get(batch.partition) ?? 0;
+          for (const m of batch.messages) if (Number(m.offset) >= from) records.push({ ...m, partition: batch.partition });
+          if (records.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
+
+/** Runs `work` over `items` with at most `concurrency` in flight; resolves with results in order. */
+export async function withConcurrency<T, R>(items: T[], concurrency: number, work: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await work(items[i]!, i);
+      }
+    }),
+  );
+  return results;
+}
+
+/** Fisher–Yates shuffle with a seeded generator, so a failing order can be replayed. */
+export function shuffled<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  const rng = xoroshiro128plus(seed);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = uniformInt(rng, 0, i);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

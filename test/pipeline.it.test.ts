@@ -1,0 +1,239 @@
+/**
+ * The four functions wired in-process by the test, on real Kafka and Elasticsearch: the
+ * test plays the KafkaSource, reading each topic and posting its records as binary
+ * CloudEvents, shuffled and partly duplicated (at-least-once delivery). The results must
+ * still be exact, checked against an oracle computed here from the unique raw events.
+ */
+import type { CloudEvent } from 'cloudevents';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as enrich from '../functions/enrich/app.ts';
+import * as generate from '../functions/generate/app.ts';
+import * as index from '../functions/index/app.ts';
+import * as windowAggregate from '../functions/window-aggregate/app.ts';
+import { aggregateDocs, type AggregateDoc, type Cell } from '../functions/window-aggregate/aggregate.ts';
+import { writeAggregates, type WindowAggregator } from '../functions/window-aggregate/aggregator.ts';
+import { CeType } from '../shared/ce-types.ts';
+import { loadConfig } from '../shared/config.ts';
+import { esClientFor } from '../shared/elasticsearch.ts';
+import { fromKafkaRecord, producerFor } from '../shared/kafka.ts';
+import { createMetrics } from '../shared/metrics.ts';
+import type { RawEvent } from '../shared/schemas.ts';
+import { binary, ce, endOffsets, esClient, isolatedEnv, preparePlatform, readTopic, shuffled, withConcurrency } from './helpers.ts';
+
+const CONCURRENCY = 50;
+const RATE = 40;
+const DURATION_S = 330; // 13,200 events over six 1-minute windows (the last one half full)
+const TOTAL = RATE * DURATION_S;
+
+interface OracleCell {
+  count: number;
+  revenue_cents: number;
+  quantity: number;
+  users: Set<number>;
+  priceSum: number;
+}
+
+/** Expected aggregates, computed independently of the pipeline's code. */
+function oracleOf(events: RawEvent[]): Map<string, OracleCell> {
+  const cells = new Map<string, OracleCell>();
+  for (const e of events) {
+    const t = Date.parse(e.timestamp);
+    const window = new Date(t - (t % 60_000)).toISOString();
+    const key = `${window}|${e.event_type}|${e.region}`;
+    let cell = cells.get(key);
+    if (!cell) cells.set(key, (cell = { count: 0, revenue_cents: 0, quantity: 0, users: new Set(), priceSum: 0 }));
+    cell.count++;
+    cell.quantity += e.quantity;
+    cell.users.add(e.user_id);
+    cell.priceSum += e.price;
+    if (e.event_type === 'purchase') cell.revenue_cents += Math.round(e.price * 100) * e.quantity;
+  }
+  return cells;
+}
+
+describe('pipeline: generate → enrich → index → window-aggregate (real Kafka + Elasticsearch)', { timeout: 600_000 }, () => {
+  const env = isolatedEnv();
+  const es = esClient();
+  let servers: { generate: FastifyInstance; enrich: FastifyInstance; index: FastifyInstance; aggregate: FastifyInstance; aggregate2: FastifyInstance };
+  const startTimeMs = Math.floor((Date.now() - 12 * 60_000) / 60_000) * 60_000;
+  const request = ce({ type: CeType.generateRequest, id: 'load-1', source: '/it', time: new Date().toISOString(), data: { ratePerSecond: RATE, durationSeconds: DURATION_S, startTime: new Date(startTimeMs).toISOString(), seed: 7 } });
+  let uniqueEvents: RawEvent[] = [];
+  let rawDeliveries: CloudEvent<unknown>[] = [];
+
+  const post = async (server: FastifyInstance, events: CloudEvent<unknown>[], concurrency = CONCURRENCY) => {
+    const statuses = await withConcurrency(events, concurrency, async (e) => (await server.inject(binary(e))).statusCode);
+    const bad = statuses.filter((s) => s !== 200);
+    expect(bad, `non-200 answers: ${[...new Set(bad)].join(',')}`).toEqual([]);
+  };
+
+  /** Delivers every window notice produced since `fromOffset`, in order, like an ordered KafkaSource. */
+  let noticesDelivered = new Map<number, number>();
+  let delivered = 0;
+  const deliverNotices = async () => {
+    await new Promise((r) => setTimeout(r, 700)); // let trailing (debounced) notices go out
+    const ends = await endOffsets(env.TOPIC_WINDOWS!);
+    const total = [...ends.values()].reduce((a, b) => a + b, 0);
+    const records = await readTopic(env.TOPIC_WINDOWS!, total - delivered, noticesDelivered);
+    noticesDelivered = ends;
+    delivered = total;
+    await post(servers.aggregate, records.map(fromKafkaRecord), 1);
+  };
+
+  const tick = async () => {
+    const res = await servers.aggregate.inject(binary(ce({ type: CeType.ping, data: {} })));
+    expect(res.statusCode).toBe(200);
+    return res.json();
+  };
+
+  const storedAggregates = async (): Promise<AggregateDoc[]> => {
+    await es.indices.refresh({ index: env.AGGREGATES_INDEX! });
+    const res = await es.search<AggregateDoc>({ index: env.AGGREGATES_INDEX!, size: 1000 });
+    return res.hits.hits.map((h) => h._source!);
+  };
+
+  beforeAll(async () => {
+    await preparePlatform(env);
+    const metrics = (name: string) => createMetrics({ function: name });
+    const g = loadConfig(generate.configSchema, env);
+    const e = loadConfig(enrich.configSchema, env);
+    const i = loadConfig(index.configSchema, env);
+    const w = loadConfig(windowAggregate.configSchema, env);
+    servers = {
+      generate: generate.build(g, { producer: producerFor('generate', g, metrics('generate')), metrics: metrics('generate') }),
+      enrich: enrich.build(e, { producer: producerFor('enrich', e, metrics('enrich')), metrics: metrics('enrich') }),
+      index: index.build(i, { es: esClientFor(i), producer: producerFor('index', i, metrics('index')), metrics: metrics('index') }),
+      aggregate: windowAggregate.build(w, { es: esClientFor(w), metrics: metrics('window-aggregate') }),
+      aggregate2: windowAggregate.build(w, { es: esClientFor(w), metrics: metrics('window-aggregate') }),
+    };
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(Object.values(servers).map((s) => s.close()));
+    await es.close();
+  });
+
+  it(`indexes exactly the ${TOTAL} unique events and aggregates them exactly, despite 5 % duplicates and shuffling`, async () => {
+    const res = await servers.generate.inject(binary(request));
+    expect(res.statusCode).toBe(200);
+    expect(res.json().produced).toBe(TOTAL);
+
+    const rawRecords = await readTopic(env.TOPIC_RAW!, TOTAL);
+    rawDeliveries = rawRecords.map(fromKafkaRecord);
+    uniqueEvents = [...new Map(rawDeliveries.map((e) => [e.id, e.data as RawEvent])).values()];
+    expect(uniqueEvents).toHaveLength(TOTAL);
+    const windows = new Set(uniqueEvents.map((e) => e.timestamp.slice(0, 16)));
+    expect(windows.size).toBeGreaterThanOrEqual(5);
+
+    const withDuplicates = <T>(items: T[], seed: number) => shuffled([...items, ...shuffled(items, seed).slice(0, Math.round(items.length * 0.05))], seed + 1);
+    await post(servers.enrich, withDuplicates(rawDeliveries, 11));
+
+    const enrichedRecords = await readTopic(env.TOPIC_ENRICHED!, Math.round(TOTAL * 1.05));
+    await post(servers.index, withDuplicates(enrichedRecords.map(fromKafkaRecord), 23));
+    await deliverNotices();
+    await tick();
+
+    await es.indices.refresh({ index: env.EVENTS_INDEX! });
+    expect((await es.count({ index: env.EVENTS_INDEX! })).count).toBe(TOTAL);
+
+    const oracle = oracleOf(uniqueEvents);
+    const stored = await storedAggregates();
+    expect(stored).toHaveLength(oracle.size);
+    for (const doc of stored) {
+      const key = `${doc.window_start}|${doc.event_type}|${doc.region}`;
+      const expected = oracle.get(key);
+      expect(expected, key).toBeDefined();
+      expect({ key, count: doc.count, revenue_cents: doc.revenue_cents, quantity: doc.quantity, unique_users: doc.unique_users }).toEqual({
+        key,
+        count: expected!.count,
+        revenue_cents: expected!.revenue_cents,
+        quantity: expected!.quantity,
+        unique_users: expected!.users.size,
+      });
+      expect(Math.abs(doc.avg_price - expected!.priceSum / expected!.count)).toBeLessThan(1e-9);
+      expect(doc.status).toBe('final');
+      expect(doc.final_count! + doc.late_events).toBe(doc.count);
+    }
+  });
+
+  it('a generate.request delivered again with the same CE id yields no extra events', async () => {
+    const before = await endOffsets(env.TOPIC_RAW!);
+    expect((await servers.generate.inject(binary(request))).statusCode).toBe(200);
+    const replay = (await readTopic(env.TOPIC_RAW!, TOTAL, before)).map(fromKafkaRecord);
+    expect(new Set(replay.map((e) => e.id))).toEqual(new Set(rawDeliveries.map((e) => e.id)));
+    const firstById = new Map(rawDeliveries.map((e) => [e.id, JSON.stringify(e.data)]));
+    for (const e of replay) expect(JSON.stringify(e.data)).toBe(firstById.get(e.id));
+
+    const enrichedBefore = await endOffsets(env.TOPIC_ENRICHED!);
+    await post(servers.enrich, replay);
+    const enriched = await readTopic(env.TOPIC_ENRICHED!, TOTAL, enrichedBefore);
+    await post(servers.index, enriched.map(fromKafkaRecord));
+    await deliverNotices();
+    await es.indices.refresh({ index: env.EVENTS_INDEX! });
+    expect((await es.count({ index: env.EVENTS_INDEX! })).count).toBe(TOTAL);
+  });
+
+  it('a late event raises late_events of its final window by one; a late duplicate does not', async () => {
+    const cellOf = async (event: RawEvent) => {
+      const t = Date.parse(event.timestamp);
+      const window = new Date(t - (t % 60_000)).toISOString();
+      return (await storedAggregates()).find((d) => d.window_start === window && d.event_type === event.event_type && d.region === event.region)!;
+    };
+    // A new event (another request) dated inside the first, already final, window.
+    const late = ce({ type: CeType.generateRequest, id: 'late-1', source: '/it', data: { count: 1, startTime: new Date(startTimeMs + 5_000).toISOString() } });
+    const rawBefore = await endOffsets(env.TOPIC_RAW!);
+    expect((await servers.generate.inject(binary(late))).statusCode).toBe(200);
+    const [lateRecord] = await readTopic(env.TOPIC_RAW!, 1, rawBefore);
+    const lateEvent = fromKafkaRecord(lateRecord!);
+    const before = await cellOf(lateEvent.data as RawEvent);
+
+    const viaPipeline = async (raw: CloudEvent<unknown>) => {
+      const enrichedBefore = await endOffsets(env.TOPIC_ENRICHED!);
+      await post(servers.enrich, [raw]);
+      const [enriched] = await readTopic(env.TOPIC_ENRICHED!, 1, enrichedBefore);
+      await post(servers.index, [fromKafkaRecord(enriched!)]);
+      await deliverNotices();
+    };
+
+    await viaPipeline(lateEvent);
+    const after = await cellOf(lateEvent.data as RawEvent);
+    expect(after.status).toBe('final');
+    expect(after.count).toBe((before?.count ?? 0) + 1);
+    expect(after.final_count).toBe(before?.final_count ?? 0);
+    expect(after.late_events).toBe((before?.late_events ?? 0) + 1);
+
+    // A duplicate of an on-time event arriving after finalization changes nothing.
+    const onTime = rawDeliveries[0]!;
+    const cellBefore = await cellOf(onTime.data as RawEvent);
+    await viaPipeline(onTime);
+    const cellAfter = await cellOf(onTime.data as RawEvent);
+    expect(cellAfter.count).toBe(cellBefore.count);
+    expect(cellAfter.late_events).toBe(cellBefore.late_events);
+  });
+
+  it('concurrent recomputations of one window from two instances never leave the older result', async () => {
+    const aggregators = [servers.aggregate, servers.aggregate2].map((s) => (s as unknown as { aggregator: WindowAggregator }).aggregator);
+    const windowStartMs = startTimeMs - 60_000; // a window of its own, before the generated ones
+    const windowStart = new Date(windowStartMs).toISOString();
+    const indexedAt = () => new Date().toISOString();
+    const recomputes: Promise<unknown>[] = [];
+    for (let round = 0; round < 15; round++) {
+      await es.index({
+        index: env.EVENTS_INDEX!,
+        id: `concurrent-${round}`,
+        document: { event_id: `concurrent-${round}`, timestamp: new Date(windowStartMs + round * 1000).toISOString(), window_start: windowStart, event_type: 'click', region: 'SA', user_id: 2000 + round, price_cents: 1000, quantity: 1, revenue_cents: 0, indexed_at: indexedAt() },
+      });
+      recomputes.push(aggregators[0]!.recompute(windowStartMs, 'touched'), aggregators[1]!.recompute(windowStartMs, 'touched'));
+    }
+    await Promise.all(recomputes);
+    const stored = (await storedAggregates()).find((d) => d.window_start === windowStart)!;
+    expect(stored.count).toBe(15);
+
+    // A result computed earlier (fewer events) written late is refused by its version, and that is success.
+    const stale: Cell = { event_type: 'click', region: 'SA', count: 3, revenue_cents: 0, quantity: 3, price_cents_sum: 3000, unique_users: 3, max_indexed_at: null };
+    await writeAggregates(es, env.AGGREGATES_INDEX!, aggregateDocs(windowStartMs, [stale], { 'click|SA': 15 }, Date.now()));
+    await writeAggregates(es, env.AGGREGATES_INDEX!, aggregateDocs(windowStartMs, [stale], undefined, Date.now()));
+    const after = (await storedAggregates()).find((d) => d.window_start === windowStart)!;
+    expect(after.count).toBe(15);
+  });
+});
