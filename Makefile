@@ -41,7 +41,7 @@ test: install ## Everything: type-check, build, unit + handler + integration tes
 
 .PHONY: test-unit
 test-unit: install ## Only the tests that need no Kafka or Elasticsearch (fast)
-	TEST_KAFKA_BROKERS=none TEST_ELASTICSEARCH_URL=none npx vitest run shared functions --exclude '**/*.it.test.ts'
+	TEST_KAFKA_BROKERS=none TEST_ELASTICSEARCH_URL=none npx vitest run --exclude '**/*.it.test.ts' --exclude 'node_modules/**'
 
 .PHONY: platform-up
 platform-up: install ## Start local Kafka + Elasticsearch (fetched through Maven) and create topics and indices
@@ -57,6 +57,24 @@ platform-down: ## Stop the local Kafka + Elasticsearch and delete their data
 run: build ## Run one function on the local platform: make run FN=enrich PORT=8081
 	@test -f dist/$(FN)/index.mjs || { echo "unknown function '$(FN)'; one of: $(FUNCTIONS)"; exit 2; }
 	$(LOCAL_ENV) PORT=$(PORT) HOST=127.0.0.1 node --enable-source-maps dist/$(FN)/index.mjs
+
+.PHONY: dev
+dev: build ## Run the whole pipeline locally (topology from knative/ + keda/, real Kafka + Elasticsearch) until Ctrl-C
+	KAFKA_PORT=$(KAFKA_PORT) ES_PORT=$(ES_PORT) npx tsx cli/dev.ts
+
+RATE     ?= 100
+DURATION ?= 30
+.PHONY: load
+load: install ## Drive generate with CloudEvents: make load RATE=2000 DURATION=60
+	RATE=$(RATE) DURATION=$(DURATION) KAFKA_PORT=$(KAFKA_PORT) ES_PORT=$(ES_PORT) npx tsx cli/load.ts
+
+.PHONY: watch
+watch: install ## Live view: lag, consumers, instances, rates and dead letters per source; recent windows
+	KAFKA_PORT=$(KAFKA_PORT) ES_PORT=$(ES_PORT) npx tsx cli/watch.ts
+
+.PHONY: redrive
+redrive: install ## Re-produce dead letters that failed with a 5xx or timeout; list the others
+	KAFKA_PORT=$(KAFKA_PORT) ES_PORT=$(ES_PORT) npx tsx cli/redrive.ts
 
 .PHONY: bench
 bench: build ## Benchmarks on the real local platform (batching vs batch size 1); not part of make test

@@ -19,38 +19,13 @@ import { esClientFor } from '../shared/elasticsearch.ts';
 import { fromKafkaRecord, producerFor } from '../shared/kafka.ts';
 import { createMetrics } from '../shared/metrics.ts';
 import type { RawEvent } from '../shared/schemas.ts';
+import { expectAggregatesMatch, oracleOf } from './oracle.ts';
 import { binary, ce, endOffsets, esClient, isolatedEnv, preparePlatform, readTopic, shuffled, withConcurrency } from './helpers.ts';
 
 const CONCURRENCY = 50;
 const RATE = 40;
 const DURATION_S = 330; // 13,200 events over six 1-minute windows (the last one half full)
 const TOTAL = RATE * DURATION_S;
-
-interface OracleCell {
-  count: number;
-  revenue_cents: number;
-  quantity: number;
-  users: Set<number>;
-  priceSum: number;
-}
-
-/** Expected aggregates, computed independently of the pipeline's code. */
-function oracleOf(events: RawEvent[]): Map<string, OracleCell> {
-  const cells = new Map<string, OracleCell>();
-  for (const e of events) {
-    const t = Date.parse(e.timestamp);
-    const window = new Date(t - (t % 60_000)).toISOString();
-    const key = `${window}|${e.event_type}|${e.region}`;
-    let cell = cells.get(key);
-    if (!cell) cells.set(key, (cell = { count: 0, revenue_cents: 0, quantity: 0, users: new Set(), priceSum: 0 }));
-    cell.count++;
-    cell.quantity += e.quantity;
-    cell.users.add(e.user_id);
-    cell.priceSum += e.price;
-    if (e.event_type === 'purchase') cell.revenue_cents += Math.round(e.price * 100) * e.quantity;
-  }
-  return cells;
-}
 
 describe('pipeline: generate → enrich → index → window-aggregate (real Kafka + Elasticsearch)', { timeout: 600_000 }, () => {
   const env = isolatedEnv();
@@ -136,24 +111,9 @@ describe('pipeline: generate → enrich → index → window-aggregate (real Kaf
     await es.indices.refresh({ index: env.EVENTS_INDEX! });
     expect((await es.count({ index: env.EVENTS_INDEX! })).count).toBe(TOTAL);
 
-    const oracle = oracleOf(uniqueEvents);
     const stored = await storedAggregates();
-    expect(stored).toHaveLength(oracle.size);
-    for (const doc of stored) {
-      const key = `${doc.window_start}|${doc.event_type}|${doc.region}`;
-      const expected = oracle.get(key);
-      expect(expected, key).toBeDefined();
-      expect({ key, count: doc.count, revenue_cents: doc.revenue_cents, quantity: doc.quantity, unique_users: doc.unique_users }).toEqual({
-        key,
-        count: expected!.count,
-        revenue_cents: expected!.revenue_cents,
-        quantity: expected!.quantity,
-        unique_users: expected!.users.size,
-      });
-      expect(Math.abs(doc.avg_price - expected!.priceSum / expected!.count)).toBeLessThan(1e-9);
-      expect(doc.status).toBe('final');
-      expect(doc.final_count! + doc.late_events).toBe(doc.count);
-    }
+    expectAggregatesMatch(stored, oracleOf(uniqueEvents));
+    for (const doc of stored) expect(doc.status).toBe('final');
   });
 
   it('a generate.request delivered again with the same CE id yields no extra events', async () => {

@@ -1,0 +1,807 @@
+/**
+ * The single reader of the pipeline's topology. knative/ and keda/ (kustomize) are the
+ * source of truth; this module renders them with `kubectl kustomize`, validates every
+ * object against its schema, cross-checks the numbers that must agree with each other
+ * (DESIGN §4 and §7) and turns the manifests into typed values for the local runtime
+ * (`make dev`) and the deploy tool. Nothing else parses those folders.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import * as coreV1 from 'kubernetes-models/v1';
+import * as appsV1 from 'kubernetes-models/apps/v1';
+import * as autoscalingV2 from 'kubernetes-models/autoscaling/v2';
+import * as batchV1 from 'kubernetes-models/batch/v1';
+import * as networkingV1 from 'kubernetes-models/networking.k8s.io/v1';
+import * as policyV1 from 'kubernetes-models/policy/v1';
+import * as rbacV1 from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import * as knative from '@kubernetes-models/knative';
+import * as keda from '@kubernetes-models/keda/keda.sh/v1alpha1';
+import kafkaSourceSchema from './schemas/kafkasource.v1.json' with { type: 'json' };
+import kafkaSinkSchema from './schemas/kafkasink.v1alpha1.json' with { type: 'json' };
+import { parseGroupTopics } from '../shared/lag.ts';
+import type { TopicSpec } from '../shared/topology.ts';
+
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+export const PIPELINE_NAMESPACE = 'big-data-pipeline';
+
+// ---------------------------------------------------------------------------------------
+// Objects and rendering
+
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export interface Problem {
+  /** kind/name */
+  object: string;
+  message: string;
+}
+
+export class ManifestError extends Error {
+  override name = 'ManifestError';
+}
+
+export function objectId(object: Pick<K8sObject, 'kind' | 'metadata'>): string {
+  return `${object.kind}/${object.metadata.name}`;
+}
+
+/** Renders one kustomization (a folder with kustomization.yaml) into its objects. */
+export function render(dir: string): K8sObject[] {
+  const kubectl = process.env['KUBECTL'] ?? 'kubectl';
+  let output: string;
+  try {
+    output = execFileSync(kubectl, ['kustomize', dir], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (error) {
+    const err = error as NodeJS.ErrnoException & { stderr?: string };
+    if (err.code === 'ENOENT') throw new ManifestError(`${kubectl} not found: install kubectl (≥ 1.27, with kustomize v5) or set KUBECTL`);
+    throw new ManifestError(`${kubectl} kustomize ${dir} failed: ${(err.stderr ?? '').trim() || err.message}`);
+  }
+  return parseObjects(output, dir);
+}
+
+/** Multi-document YAML → objects; empty documents are skipped, anything else must look like a Kubernetes object. */
+export function parseObjects(text: string, origin = 'input'): K8sObject[] {
+  const objects: K8sObject[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) throw new ManifestError(`${origin}: ${doc.errors[0]!.message}`);
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) continue;
+    const name = dig(value, 'metadata', 'name');
+    if (typeof dig(value, 'apiVersion') !== 'string' || typeof dig(value, 'kind') !== 'string' || typeof name !== 'string') {
+      throw new ManifestError(`${origin}: a document without apiVersion, kind and metadata.name`);
+    }
+    objects.push(value as K8sObject);
+  }
+  return objects;
+}
+
+// ---------------------------------------------------------------------------------------
+// Schema validation
+
+interface ModelClass {
+  apiVersion: string;
+  kind: string;
+  new (data: unknown): { validate(): void };
+}
+
+/** Every model class the packages export (group and version namespaces included), keyed by apiVersion/kind. */
+function modelsOf(...modules: object[]): Map<string, ModelClass> {
+  const models = new Map<string, ModelClass>();
+  const collect = (module: object, depth: number): void => {
+    for (const value of Object.values(module)) {
+      const statics = value as { apiVersion?: unknown; kind?: unknown } | null;
+      if (typeof value === 'function' && typeof statics?.apiVersion === 'string' && typeof statics.kind === 'string') {
+        models.set(`${statics.apiVersion}/${statics.kind}`, value as ModelClass);
+      } else if (value !== null && typeof value === 'object' && depth < 3) {
+        collect(value, depth + 1);
+      }
+    }
+  };
+  for (const module of modules) collect(module, 0);
+  return models;
+}
+
+const models = modelsOf(
+  coreV1,
+  appsV1,
+  autoscalingV2,
+  batchV1,
+  networkingV1,
+  policyV1,
+  rbacV1,
+  knative,
+  keda,
+);
+
+// @kubernetes-models/knative has no Eventing Kafka kinds: those use the project's schemas,
+// which also reject unknown spec fields (the model schemas let them through).
+// strictRequired off: the Destination's anyOf names required fields its parent defines.
+const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
+const projectSchemas = new Map<string, ValidateFunction>([
+  ['sources.knative.dev/v1/KafkaSource', ajv.compile(kafkaSourceSchema)],
+  ['eventing.knative.dev/v1alpha1/KafkaSink', ajv.compile(kafkaSinkSchema)],
+]);
+
+/** The apiVersion/kind pairs validateObjects knows, and which schema each uses. */
+export function knownKinds(): { kind: string; schema: 'project' | 'models' }[] {
+  return [
+    ...[...projectSchemas.keys()].map((kind) => ({ kind, schema: 'project' as const })),
+    ...[...models.keys()].map((kind) => ({ kind, schema: 'models' as const })),
+  ];
+}
+
+function describeError(error: Pick<ErrorObject, 'instancePath' | 'keyword' | 'params' | 'message'>): string {
+  const path = error.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : '(object)';
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return `${path} has unknown field "${String(params['additionalProperty'])}"`;
+    case 'enum':
+      return `${path} must be one of ${(params['allowedValues'] as unknown[]).join(', ')}`;
+    case 'const':
+      return `${path} must be ${JSON.stringify(params['allowedValue'])}`;
+    default:
+      return `${path} ${error.message ?? 'is invalid'}`;
+  }
+}
+
+/** Each object against its schema; an object of a kind no schema covers is a problem too. */
+export function validateObjects(objects: K8sObject[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const object of objects) {
+    const id = objectId(object);
+    const key = `${object.apiVersion}/${object.kind}`;
+    const validate = projectSchemas.get(key);
+    if (validate) {
+      if (!validate(object)) for (const e of validate.errors ?? []) problems.push({ object: id, message: describeError(e) });
+      continue;
+    }
+    const Model = models.get(key);
+    if (!Model) {
+      problems.push({ object: id, message: `unknown kind ${key}: no schema covers it` });
+      continue;
+    }
+    try {
+      new Model(object).validate();
+    } catch (error) {
+      const errors = (error as { errors?: unknown }).errors;
+      if (Array.isArray(errors) && errors.length > 0) {
+        for (const e of errors as ErrorObject[]) problems.push({ object: id, message: describeError(e) });
+      } else {
+        problems.push({ object: id, message: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------
+// Defaults (shared/notes/knative-keda.md) and small readers
+
+/** Knative Serving's cluster defaults (config-autoscaler, config-defaults). */
+export const servingDefaults = {
+  target: 100,
+  targetUtilizationPercentage: 70,
+  minScale: 0,
+  /** 0 = no upper bound. */
+  maxScale: 0,
+  containerConcurrency: 0,
+  timeoutSeconds: 300,
+} as const;
+
+/** Knative Eventing Kafka's KEDA defaults (config-kafka-autoscaler as shipped). */
+export const kafkaAutoscalerDefaults = {
+  class: 'keda.autoscaling.knative.dev',
+  minScale: 0,
+  maxScale: 50,
+  pollingIntervalS: 10,
+  cooldownPeriodS: 30,
+  lagThreshold: 100,
+} as const;
+
+/** What the source reconciler injects when a KafkaSource has no `delivery` at all. */
+export const deliveryWhenAbsent = { retry: 10, backoffPolicy: 'exponential', backoffDelayMs: 300, timeoutMs: 600_000 } as const;
+/** Inside a `delivery` block, unset fields are not filled from the above. */
+export const deliveryFieldDefaults = { retry: 0, backoffPolicy: 'exponential', backoffDelayMs: 200, timeoutMs: 600_000 } as const;
+
+const KEDA_ANNOTATION = 'autoscaling.eventing.knative.dev/';
+const KEDA_ANNOTATION_KEYS = ['class', 'min-scale', 'max-scale', 'polling-interval', 'cooldown-period', 'lag-threshold'];
+const LEGACY_KEDA_PREFIX = 'keda.autoscaling.knative.dev/';
+const KEDA_CLASS = 'keda.autoscaling.knative.dev';
+
+const ISO_DURATION = /^P(?=\d|T\d)(?:(\d+(?:\.\d+)?)D)?(?:T(?=\d)(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
+
+/**
+ * ISO-8601 duration → milliseconds, for the subset Knative delivery fields use: days, hours,
+ * minutes, seconds, decimals allowed (PT0.2S, PT30S, PT1M, P1DT2H). Years and months have no
+ * fixed length and are rejected.
+ */
+export function parseIsoDurationMs(text: string): number {
+  const match = ISO_DURATION.exec(text);
+  if (!match) throw new ManifestError(`"${text}" is not an ISO-8601 duration like PT0.2S, PT30S or PT1M`);
+  const [d, h, m, s] = match.slice(1).map((part) => (part === undefined ? 0 : Number(part))) as [number, number, number, number];
+  return Math.round((((d * 24 + h) * 60 + m) * 60 + s) * 1000);
+}
+
+function dig(value: unknown, ...path: (string | number)[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  return current;
+}
+
+function asString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function annotations(object: K8sObject): Record<string, string> {
+  return object.metadata.annotations ?? {};
+}
+
+function templateAnnotations(object: K8sObject): Record<string, string> {
+  return (asRecord(dig(object, 'spec', 'template', 'metadata', 'annotations')) ?? {}) as Record<string, string>;
+}
+
+function wholeNumber(value: string | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new ManifestError(`${what} must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
+interface ObjectRef {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+}
+
+function refAt(object: K8sObject, ...path: string[]): ObjectRef | undefined {
+  const ref = asRecord(dig(object, ...path));
+  if (!ref) return undefined;
+  return {
+    apiVersion: asString(ref['apiVersion']),
+    kind: asString(ref['kind']),
+    name: asString(ref['name']),
+    namespace: asString(ref['namespace']),
+  };
+}
+
+function resolve(objects: K8sObject[], owner: K8sObject, ref: ObjectRef): K8sObject | undefined {
+  const namespace = ref.namespace ?? owner.metadata.namespace;
+  return objects.find(
+    (o) => o.apiVersion === ref.apiVersion && o.kind === ref.kind && o.metadata.name === ref.name && o.metadata.namespace === namespace,
+  );
+}
+
+function isKsvc(object: K8sObject): boolean {
+  return object.apiVersion === 'serving.knative.dev/v1' && object.kind === 'Service';
+}
+
+function isKafkaSource(object: K8sObject): boolean {
+  return object.apiVersion === 'sources.knative.dev/v1' && object.kind === 'KafkaSource';
+}
+
+function isPingSource(object: K8sObject): boolean {
+  return object.apiVersion === 'sources.knative.dev/v1' && object.kind === 'PingSource';
+}
+
+function isKafkaSink(object: K8sObject): boolean {
+  return object.apiVersion === 'eventing.knative.dev/v1alpha1' && object.kind === 'KafkaSink';
+}
+
+function containersOf(object: K8sObject): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  const walk = (value: unknown): void => {
+    const record = asRecord(value);
+    if (!record) {
+      if (Array.isArray(value)) value.forEach(walk);
+      return;
+    }
+    for (const [key, child] of Object.entries(record)) {
+      if ((key === 'containers' || key === 'initContainers') && Array.isArray(child)) {
+        for (const c of child) if (asRecord(c)) found.push(c as Record<string, unknown>);
+      } else {
+        walk(child);
+      }
+    }
+  };
+  walk(object.spec);
+  return found;
+}
+
+/** Literal env values of a container; secretKeyRef and other valueFrom entries are left out. */
+function literalEnv(container: Record<string, unknown> | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of (container?.['env'] as unknown[] | undefined) ?? []) {
+    const name = asString(dig(entry, 'name'));
+    const value = asString(dig(entry, 'value'));
+    if (name !== undefined && value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/** The cluster-wide KafkaSource autoscaling defaults: keda/config-kafka-autoscaler when rendered, else Knative's. */
+function autoscalerDefaults(objects: K8sObject[]) {
+  const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'config-kafka-autoscaler');
+  const data = (asRecord(config?.['data']) ?? {}) as Record<string, string | undefined>;
+  const d = kafkaAutoscalerDefaults;
+  return {
+    class: data['class'] ?? d.class,
+    minScale: wholeNumber(data['min-scale'], d.minScale, 'config-kafka-autoscaler min-scale'),
+    maxScale: wholeNumber(data['max-scale'], d.maxScale, 'config-kafka-autoscaler max-scale'),
+    pollingIntervalS: wholeNumber(data['polling-interval'], d.pollingIntervalS, 'config-kafka-autoscaler polling-interval'),
+    cooldownPeriodS: wholeNumber(data['cooldown-period'], d.cooldownPeriodS, 'config-kafka-autoscaler cooldown-period'),
+    lagThreshold: wholeNumber(data['lag-threshold'], d.lagThreshold, 'config-kafka-autoscaler lag-threshold'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Typed topology
+
+export interface ServiceSpec {
+  name: string;
+  image: string;
+  /** Literal values only; secretKeyRef entries are omitted. */
+  env: Record<string, string>;
+  containerConcurrency: number;
+  timeoutSeconds: number;
+  /** maxScale 0 = no upper bound (Knative's meaning). */
+  kpa: { target: number; minScale: number; maxScale: number };
+  visibility: 'public' | 'cluster-local';
+}
+
+export interface DeliverySpec {
+  retry: number;
+  backoffPolicy: 'linear' | 'exponential';
+  backoffDelayMs: number;
+  timeoutMs: number;
+  deadLetterSink?: { kind: 'KafkaSink'; name: string };
+}
+
+export interface KafkaSourceSpec {
+  name: string;
+  topics: string[];
+  consumerGroup: string;
+  initialOffset: 'earliest' | 'latest';
+  ordering: 'ordered' | 'unordered';
+  /** ksvc name */
+  sink: string;
+  delivery: DeliverySpec;
+  scaling: { minScale: number; maxScale: number; lagThreshold: number; pollingIntervalS: number; cooldownPeriodS: number };
+}
+
+export interface PingSourceSpec {
+  name: string;
+  schedule: string;
+  contentType?: string;
+  data?: string;
+  /** ksvc name */
+  sink: string;
+}
+
+export interface KafkaSinkSpec {
+  name: string;
+  topic: string;
+}
+
+export interface Topology {
+  namespace: string;
+  /** config-kafka-features enables Knative Eventing Kafka's KEDA integration (keda/). */
+  kedaEnabled: boolean;
+  services: ServiceSpec[];
+  kafkaSources: KafkaSourceSpec[];
+  pingSources: PingSourceSpec[];
+  kafkaSinks: KafkaSinkSpec[];
+}
+
+/** Renders knative/ and keda/ under `root` and reads the topology from them. */
+export function loadTopology(root: string = repoRoot): Topology {
+  const objects = render(join(root, 'knative'));
+  const kedaDir = join(root, 'keda');
+  if (existsSync(join(kedaDir, 'kustomization.yaml'))) objects.push(...render(kedaDir));
+  return topologyOf(objects);
+}
+
+function ksvcSink(objects: K8sObject[], owner: K8sObject): string {
+  const ref = refAt(owner, 'spec', 'sink', 'ref');
+  const target = ref && resolve(objects, owner, ref);
+  if (!target || !isKsvc(target)) {
+    throw new ManifestError(`${objectId(owner)}: spec.sink.ref must name a Knative Service among the manifests`);
+  }
+  return target.metadata.name;
+}
+
+function deliveryOf(object: K8sObject): DeliverySpec {
+  const delivery = asRecord(dig(object, 'spec', 'delivery'));
+  if (!delivery) return { ...deliveryWhenAbsent };
+  const id = objectId(object);
+  const d = deliveryFieldDefaults;
+  const policy = delivery['backoffPolicy'] ?? d.backoffPolicy;
+  if (policy !== 'linear' && policy !== 'exponential') throw new ManifestError(`${id}: delivery.backoffPolicy "${String(policy)}"`);
+  const duration = (field: string, fallback: number): number => {
+    const text = asString(delivery[field]);
+    if (text === undefined) return fallback;
+    try {
+      return parseIsoDurationMs(text);
+    } catch (error) {
+      throw new ManifestError(`${id}: delivery.${field}: ${(error as Error).message}`);
+    }
+  };
+  const spec: DeliverySpec = {
+    retry: typeof delivery['retry'] === 'number' ? delivery['retry'] : d.retry,
+    backoffPolicy: policy,
+    backoffDelayMs: duration('backoffDelay', d.backoffDelayMs),
+    timeoutMs: duration('timeout', d.timeoutMs),
+  };
+  const dls = refAt(object, 'spec', 'delivery', 'deadLetterSink', 'ref');
+  if (dls) {
+    if (dls.kind !== 'KafkaSink' || !dls.name) throw new ManifestError(`${id}: only a KafkaSink is supported as deadLetterSink`);
+    spec.deadLetterSink = { kind: 'KafkaSink', name: dls.name };
+  }
+  return spec;
+}
+
+/** The topology of already rendered objects (knative/ plus keda/). */
+export function topologyOf(objects: K8sObject[]): Topology {
+  const namespaceObject = objects.find((o) => o.apiVersion === 'v1' && o.kind === 'Namespace');
+  const namespace = namespaceObject?.metadata.name ?? objects.find(isKsvc)?.metadata.namespace ?? PIPELINE_NAMESPACE;
+  const features = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'config-kafka-features');
+  const featureData = (asRecord(features?.['data']) ?? {}) as Record<string, string | undefined>;
+  // Both keys are parsed by the controller; the dotted one is the older spelling.
+  const kedaEnabled = featureData['controller-autoscaler-keda'] === 'enabled' || featureData['controller.autoscaler'] === 'enabled';
+  const scalingDefaults = autoscalerDefaults(objects);
+
+  const services = objects.filter(isKsvc).map((o): ServiceSpec => {
+    const id = objectId(o);
+    const a = templateAnnotations(o);
+    const container = asRecord(dig(o, 'spec', 'template', 'spec', 'containers', 0));
+    const image = asString(container?.['image']);
+    if (!image) throw new ManifestError(`${id}: no container image`);
+    const concurrency = dig(o, 'spec', 'template', 'spec', 'containerConcurrency');
+    const timeout = dig(o, 'spec', 'template', 'spec', 'timeoutSeconds');
+    return {
+      name: o.metadata.name,
+      image,
+      env: literalEnv(container),
+      containerConcurrency: typeof concurrency === 'number' ? concurrency : servingDefaults.containerConcurrency,
+      timeoutSeconds: typeof timeout === 'number' ? timeout : servingDefaults.timeoutSeconds,
+      kpa: {
+        target: wholeNumber(a['autoscaling.knative.dev/target'], servingDefaults.target, `${id} autoscaling.knative.dev/target`),
+        minScale: wholeNumber(a['autoscaling.knative.dev/min-scale'], servingDefaults.minScale, `${id} autoscaling.knative.dev/min-scale`),
+        maxScale: wholeNumber(a['autoscaling.knative.dev/max-scale'], servingDefaults.maxScale, `${id} autoscaling.knative.dev/max-scale`),
+      },
+      visibility: o.metadata.labels?.['networking.knative.dev/visibility'] === 'cluster-local' ? 'cluster-local' : 'public',
+    };
+  });
+
+  const kafkaSources = objects.filter(isKafkaSource).map((o): KafkaSourceSpec => {
+    const id = objectId(o);
+    const a = annotations(o);
+    const scale = (key: string, fallback: number) => wholeNumber(a[KEDA_ANNOTATION + key], fallback, `${id} ${KEDA_ANNOTATION}${key}`);
+    const initialOffset = asString(dig(o, 'spec', 'initialOffset')) ?? 'latest';
+    const ordering = asString(dig(o, 'spec', 'ordering')) ?? 'ordered';
+    if (initialOffset !== 'earliest' && initialOffset !== 'latest') throw new ManifestError(`${id}: initialOffset "${initialOffset}"`);
+    if (ordering !== 'ordered' && ordering !== 'unordered') throw new ManifestError(`${id}: ordering "${ordering}"`);
+    const topics = dig(o, 'spec', 'topics');
+    return {
+      name: o.metadata.name,
+      topics: Array.isArray(topics) ? topics.map(String) : [],
+      // Knative would generate knative-kafka-source-<uuid>; a stable stand-in keeps local runs repeatable.
+      consumerGroup: asString(dig(o, 'spec', 'consumerGroup')) ?? `knative-kafka-source-${namespace}-${o.metadata.name}`,
+      initialOffset,
+      ordering,
+      sink: ksvcSink(objects, o),
+      delivery: deliveryOf(o),
+      scaling: {
+        minScale: scale('min-scale', scalingDefaults.minScale),
+        maxScale: scale('max-scale', scalingDefaults.maxScale),
+        lagThreshold: scale('lag-threshold', scalingDefaults.lagThreshold),
+        pollingIntervalS: scale('polling-interval', scalingDefaults.pollingIntervalS),
+        cooldownPeriodS: scale('cooldown-period', scalingDefaults.cooldownPeriodS),
+      },
+    };
+  });
+
+  const pingSources = objects.filter(isPingSource).map((o): PingSourceSpec => {
+    const spec: PingSourceSpec = {
+      name: o.metadata.name,
+      schedule: asString(dig(o, 'spec', 'schedule')) ?? '* * * * *',
+      sink: ksvcSink(objects, o),
+    };
+    const contentType = asString(dig(o, 'spec', 'contentType'));
+    const data = asString(dig(o, 'spec', 'data'));
+    if (contentType !== undefined) spec.contentType = contentType;
+    if (data !== undefined) spec.data = data;
+    return spec;
+  });
+
+  const kafkaSinks = objects.filter(isKafkaSink).map((o): KafkaSinkSpec => {
+    const topic = asString(dig(o, 'spec', 'topic'));
+    if (!topic) throw new ManifestError(`${objectId(o)}: no spec.topic`);
+    return { name: o.metadata.name, topic };
+  });
+
+  return { namespace, kedaEnabled, services, kafkaSources, pingSources, kafkaSinks };
+}
+
+// ---------------------------------------------------------------------------------------
+// Cross-checks: the numbers that only work together
+
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PriorityClass',
+  'StorageClass',
+  'PersistentVolume',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'APIService',
+  'ClusterTriggerAuthentication',
+  'ClusterDomainClaim',
+]);
+
+/** An explicit tag other than latest, or a digest; undefined when the image is pinned. */
+export function imagePinProblem(image: string): string | undefined {
+  if (/@sha256:[0-9a-f]{64}$/.test(image)) return undefined;
+  const lastSegment = image.slice(image.lastIndexOf('/') + 1);
+  const colon = lastSegment.lastIndexOf(':');
+  if (colon < 0) return `image "${image}" has no tag, so it floats on latest: pin a version or a digest`;
+  if (lastSegment.slice(colon + 1) === 'latest') return `image "${image}" uses the tag latest: pin a version or a digest`;
+  return undefined;
+}
+
+function durationOrProblem(object: K8sObject, field: string, problems: Problem[]): number | undefined {
+  const text = asString(dig(object, 'spec', 'delivery', field));
+  if (text === undefined) return undefined;
+  try {
+    return parseIsoDurationMs(text);
+  } catch (error) {
+    problems.push({ object: objectId(object), message: `delivery.${field}: ${(error as Error).message}` });
+    return undefined;
+  }
+}
+
+/**
+ * Checks across objects that no schema can see. `topics` is the topic table
+ * (shared/topology.ts pipelineTopics) the sources and sinks must match.
+ */
+export function crossCheck(objects: K8sObject[], topics: TopicSpec[]): Problem[] {
+  const problems: Problem[] = [];
+  const add = (object: K8sObject, message: string) => problems.push({ object: objectId(object), message });
+  const partitionsOf = new Map(topics.map((t) => [t.name, t.partitions]));
+  let defaults: ReturnType<typeof autoscalerDefaults>;
+  try {
+    defaults = autoscalerDefaults(objects);
+  } catch (error) {
+    problems.push({ object: 'ConfigMap/config-kafka-autoscaler', message: (error as Error).message });
+    defaults = { ...kafkaAutoscalerDefaults };
+  }
+
+  for (const object of objects) {
+    // Every sink and dead-letter sink names an object that is deployed with it.
+    for (const [what, path] of [
+      ['sink', ['spec', 'sink', 'ref']],
+      ['deadLetterSink', ['spec', 'delivery', 'deadLetterSink', 'ref']],
+      ['subscriber', ['spec', 'subscriber', 'ref']],
+    ] as const) {
+      const ref = refAt(object, ...path);
+      if (ref && !resolve(objects, object, ref)) {
+        add(object, `${what} → ${ref.kind ?? '?'} "${ref.name ?? '?'}" (${ref.apiVersion ?? '?'}) is not among the rendered objects`);
+      }
+    }
+
+    // Namespaces: everything in ours, except Knative's own ConfigMaps that keda/ patches.
+    const namespace = object.metadata.namespace;
+    if (CLUSTER_SCOPED.has(object.kind)) {
+      if (object.kind === 'Namespace' && object.metadata.name !== PIPELINE_NAMESPACE) add(object, `a namespace other than ${PIPELINE_NAMESPACE}`);
+    } else if (namespace === undefined) {
+      add(object, `has no namespace (expected ${PIPELINE_NAMESPACE})`);
+    } else if (namespace !== PIPELINE_NAMESPACE && !(object.kind === 'ConfigMap' && namespace === 'knative-eventing')) {
+      add(object, `is in namespace ${namespace}, not ${PIPELINE_NAMESPACE}`);
+    }
+
+    // Our labels on everything that is ours.
+    if (namespace === PIPELINE_NAMESPACE || object.kind === 'Namespace') {
+      const labels = object.metadata.labels ?? {};
+      for (const key of ['app.kubernetes.io/name', 'app.kubernetes.io/component']) {
+        if (!labels[key]) add(object, `has no label ${key}`);
+      }
+      if (labels['app.kubernetes.io/part-of'] !== PIPELINE_NAMESPACE) add(object, `label app.kubernetes.io/part-of is not ${PIPELINE_NAMESPACE}`);
+    }
+
+    for (const container of containersOf(object)) {
+      const image = asString(container['image']);
+      const problem = image === undefined ? 'a container without an image' : imagePinProblem(image);
+      if (problem) add(object, problem);
+    }
+
+    // Only the built-in integration's annotations: the legacy controller's keys do nothing
+    // there, and keda as a Serving class is rejected by the Serving webhook.
+    for (const [where, map] of [
+      ['metadata.annotations', annotations(object)],
+      ['spec.template.metadata.annotations', templateAnnotations(object)],
+    ] as const) {
+      for (const [key, value] of Object.entries(map)) {
+        if (key.startsWith(LEGACY_KEDA_PREFIX)) {
+          add(object, `${where} ${key} is a legacy eventing-autoscaler-keda annotation, ignored by Knative Eventing Kafka's KEDA integration: use ${KEDA_ANNOTATION}*`);
+        }
+        if (key === 'autoscaling.knative.dev/class' && value === KEDA_CLASS) {
+          add(object, `${where} ${key}: ${KEDA_CLASS} is the legacy KEDA class (the Serving webhook rejects it on a ksvc): use ${KEDA_ANNOTATION}* on the KafkaSource`);
+        }
+        if (isKafkaSource(object) && key.startsWith('autoscaling.knative.dev/') && key !== 'autoscaling.knative.dev/class') {
+          add(object, `${where} ${key} is a legacy KafkaSource annotation: use ${KEDA_ANNOTATION}*`);
+        }
+      }
+    }
+  }
+
+  const ksvcs = objects.filter(isKsvc);
+  const kafkaSources = objects.filter(isKafkaSource);
+
+  for (const source of kafkaSources) {
+    const a = annotations(source);
+    for (const key of Object.keys(a).filter((k) => k.startsWith(KEDA_ANNOTATION))) {
+      const name = key.slice(KEDA_ANNOTATION.length);
+      if (name === 'activation-lag-threshold') add(source, `${key} is accepted but not used since eventing-kafka-broker PR #3479; KEDA's activation threshold stays 0`);
+      else if (!KEDA_ANNOTATION_KEYS.includes(name)) add(source, `${key} is not an annotation the KEDA integration knows (${KEDA_ANNOTATION_KEYS.join(', ')})`);
+    }
+    const numberOf = (name: string, fallback: number): number | undefined => {
+      const value = a[KEDA_ANNOTATION + name];
+      if (value === undefined) return fallback;
+      if (/^\d+$/.test(value)) return Number(value);
+      add(source, `${KEDA_ANNOTATION}${name} must be a whole number, got "${value}"`);
+      return undefined;
+    };
+    const minScale = numberOf('min-scale', defaults.minScale);
+    const maxScale = numberOf('max-scale', defaults.maxScale);
+    const lagThreshold = numberOf('lag-threshold', defaults.lagThreshold);
+    const pollingInterval = numberOf('polling-interval', defaults.pollingIntervalS);
+    numberOf('cooldown-period', defaults.cooldownPeriodS);
+    if (lagThreshold === 0) add(source, `${KEDA_ANNOTATION}lag-threshold must be above 0`);
+    if (pollingInterval === 0) add(source, `${KEDA_ANNOTATION}polling-interval must be at least 1`);
+    if (minScale !== undefined && maxScale !== undefined && minScale > maxScale) add(source, `min-scale ${minScale} is above max-scale ${maxScale}`);
+
+    const sourceTopics = dig(source, 'spec', 'topics');
+    for (const topic of Array.isArray(sourceTopics) ? sourceTopics.map(String) : []) {
+      const partitions = partitionsOf.get(topic);
+      if (partitions === undefined) {
+        add(source, `topic "${topic}" is not in the topic table (shared/topology.ts)`);
+        continue;
+      }
+      // Knative sets allowIdleConsumers on the trigger it generates, so KEDA itself would
+      // not stop at the partition count: consumers beyond it would own no partition.
+      const scaledByKeda = (a[KEDA_ANNOTATION + 'class'] ?? defaults.class) === KEDA_CLASS;
+      if (scaledByKeda && maxScale !== undefined && maxScale > partitions) {
+        add(source, `max-scale ${maxScale}${a[KEDA_ANNOTATION + 'max-scale'] === undefined ? ' (the default)' : ''} exceeds the ${partitions} partitions of topic "${topic}"`);
+      }
+    }
+  }
+
+  for (const sink of objects.filter(isKafkaSink)) {
+    const topic = asString(dig(sink, 'spec', 'topic'));
+    if (topic !== undefined && !partitionsOf.has(topic)) add(sink, `topic "${topic}" is not in the topic table (shared/topology.ts)`);
+  }
+
+  for (const ksvc of ksvcs) {
+    const spec = asRecord(dig(ksvc, 'spec', 'template', 'spec')) ?? {};
+    const a = templateAnnotations(ksvc);
+
+    const concurrency = spec['containerConcurrency'];
+    if (concurrency !== undefined && concurrency !== 0) {
+      add(ksvc, `containerConcurrency is ${String(concurrency)}: a hard per-pod limit queues requests that should have joined a batch (use 0)`);
+    }
+
+    // The dispatcher's per-attempt timeout must fire before the activator/queue-proxy's.
+    const timeoutSeconds = typeof spec['timeoutSeconds'] === 'number' ? spec['timeoutSeconds'] : servingDefaults.timeoutSeconds;
+    for (const source of kafkaSources) {
+      const ref = refAt(source, 'spec', 'sink', 'ref');
+      if (!ref || resolve(objects, source, ref) !== ksvc) continue;
+      const hasDelivery = asRecord(dig(source, 'spec', 'delivery')) !== undefined;
+      const deliveryTimeoutMs = hasDelivery ? (durationOrProblem(source, 'timeout', problems) ?? deliveryFieldDefaults.timeoutMs) : deliveryWhenAbsent.timeoutMs;
+      if (timeoutSeconds * 1000 <= deliveryTimeoutMs) {
+        add(ksvc, `timeoutSeconds ${timeoutSeconds} is not above the delivery timeout of ${objectId(source)} (${deliveryTimeoutMs / 1000} s)`);
+      }
+    }
+
+    // A batch only fills by count if KPA leaves at least that many requests in flight per pod.
+    const env = literalEnv(asRecord(dig(ksvc, 'spec', 'template', 'spec', 'containers', 0)));
+    const batch = env['BATCH_MAX_ITEMS'];
+    if (batch !== undefined) {
+      const metric = a['autoscaling.knative.dev/metric'] ?? 'concurrency';
+      const target = Number(a['autoscaling.knative.dev/target'] ?? servingDefaults.target);
+      const utilization = Number(a['autoscaling.knative.dev/target-utilization-percentage'] ?? servingDefaults.targetUtilizationPercentage);
+      const inFlight = (target * utilization) / 100;
+      if (metric !== 'concurrency') add(ksvc, `autoscaling.knative.dev/metric is ${metric}: batching relies on concurrency-based KPA`);
+      if (Number(batch) > inFlight) {
+        add(ksvc, `BATCH_MAX_ITEMS ${batch} is above the ${inFlight} requests KPA keeps in flight per pod (target ${target} × ${utilization} %): batches would wait for the timer`);
+      }
+    }
+
+    // window-aggregate's watermark reads the lag of exactly these groups.
+    const upstream = env['UPSTREAM_CONSUMER_GROUPS'];
+    if (upstream !== undefined) {
+      let pairs: { group: string; topic: string }[] = [];
+      try {
+        pairs = parseGroupTopics(upstream);
+      } catch (error) {
+        add(ksvc, `UPSTREAM_CONSUMER_GROUPS: ${(error as Error).message}`);
+      }
+      for (const { group, topic } of pairs) {
+        const match = kafkaSources.some((s) => dig(s, 'spec', 'consumerGroup') === group && (dig(s, 'spec', 'topics') as unknown[] | undefined)?.includes(topic));
+        if (!match) add(ksvc, `UPSTREAM_CONSUMER_GROUPS names ${group}:${topic}, but no KafkaSource has that consumerGroup and topic`);
+      }
+    }
+  }
+
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------
+// keda/releases.yaml: the pinned install manifests, for the deploy tool
+
+export interface Release {
+  name: string;
+  version: string;
+  url: string;
+  serverSide: boolean;
+  /** The namespace whose workloads to wait for after applying. */
+  waitNamespace?: string;
+  /** ConfigMap keys to merge in after applying. */
+  configure: { namespace: string; configMap: string; data: Record<string, string> }[];
+}
+
+export function loadReleases(root: string = repoRoot): Release[] {
+  const file = join(root, 'keda', 'releases.yaml');
+  const list = dig(parseYaml(readFileSync(file, 'utf8')), 'releases');
+  if (!Array.isArray(list)) throw new ManifestError(`${file}: no releases list`);
+  return list.map((entry, i): Release => {
+    const name = asString(dig(entry, 'name'));
+    const version = asString(dig(entry, 'version'));
+    const url = asString(dig(entry, 'url'));
+    if (!name || !version || !url) throw new ManifestError(`${file}: release ${i} needs name, version and url`);
+    if (!url.startsWith('https://') || !url.includes(`/${version}/`)) {
+      throw new ManifestError(`${file}: ${name}: the url must be https and pinned to ${version}`);
+    }
+    const release: Release = {
+      name,
+      version,
+      url,
+      serverSide: dig(entry, 'serverSide') === true,
+      configure: ((dig(entry, 'configure') as unknown[] | undefined) ?? []).map((c) => {
+        const namespace = asString(dig(c, 'namespace'));
+        const configMap = asString(dig(c, 'configMap'));
+        const data = asRecord(dig(c, 'data'));
+        if (!namespace || !configMap || !data) throw new ManifestError(`${file}: ${name}: configure needs namespace, configMap and data`);
+        return { namespace, configMap, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)])) };
+      }),
+    };
+    const waitNamespace = asString(dig(entry, 'waitNamespace'));
+    if (waitNamespace) release.waitNamespace = waitNamespace;
+    return release;
+  });
+}
