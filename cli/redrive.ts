@@ -1,74 +1,102 @@
 /**
  * `make redrive`: re-produces dead letters whose error was a 5xx or a timeout (no status)
- * to the topic their KafkaSource reads, and lists the others (bad events: 4xx). Safe,
- * because everything downstream is idempotent. A consumer group remembers what was redriven.
+ * to the topic of the KafkaSource that feeds the function that failed, and lists the
+ * others (4xx: the event itself is wrong). Safe, because everything downstream is
+ * idempotent. A consumer group remembers which letters were already looked at.
  */
 import { CloudEvent, type CloudEventV1 } from 'cloudevents';
+import type { Kafka } from 'kafkajs';
 import { brokersOf } from '../shared/config.ts';
 import { EventProducer, createKafka, fromKafkaRecord, toKafkaRecord } from '../shared/kafka.ts';
-import { loadTopology } from './manifests.ts';
+import { loadTopology, type Topology } from './manifests.ts';
 import { targetFromEnv } from './target.ts';
 
-const target = targetFromEnv();
-const topology = loadTopology();
-const kafka = createKafka({ brokers: brokersOf(target.kafkaBrokers), clientId: 'redrive', connectionTimeoutMs: 5000 });
-const sinkTopic = topology.kafkaSinks.find((s) => s.name === 'dead-letters')?.topic ?? 'dead-letters';
+export const REDRIVE_GROUP = 'big-data-pipeline-redrive';
 
-/** Service name → the topic of the KafkaSource that feeds it. */
-const topicOfService = new Map(topology.kafkaSources.map((s) => [s.sink, s.topics[0]!]));
-
-export function redriveTopic(letter: CloudEventV1<unknown>): string | undefined {
+/** The topic to send a dead letter back to, or undefined when it must not be redriven. */
+export function redriveTopic(letter: CloudEventV1<unknown>, topology: Pick<Topology, 'kafkaSources'>): string | undefined {
   const code = letter['knativeerrorcode'] === undefined ? undefined : Number(letter['knativeerrorcode']);
   if (code !== undefined && code < 500) return undefined;
-  const dest = String(letter['knativeerrordest'] ?? '');
-  const service = /^https?:\/\/([^./:]+)/.exec(dest)?.[1];
-  return service ? topicOfService.get(service) : undefined;
+  const service = /^https?:\/\/([^./:]+)/.exec(String(letter['knativeerrordest'] ?? ''))?.[1];
+  return topology.kafkaSources.find((s) => s.sink === service)?.topics[0];
 }
 
-/** The key the record had: windows are keyed by window_start, events by user. */
-function keyOf(data: unknown, partitionkey: unknown): string | null {
-  const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
-  const key = d['window_start'] ?? d['user_id'] ?? (partitionkey === '' ? undefined : partitionkey);
-  return key === undefined ? null : String(key);
+/** The letter as it was before it failed: without the error and Kafka metadata extensions. */
+export function originalEvent(letter: CloudEventV1<unknown>): { event: CloudEvent<unknown>; key: string | null } {
+  const {
+    knativeerrorcode: _code,
+    knativeerrordest: _dest,
+    knativeerrordata: _data,
+    knativekafkapartition: _partition,
+    knativekafkaoffset: _offset,
+    partitionkey: _key,
+    ...event
+  } = letter as CloudEventV1<unknown> & Record<string, unknown>;
+  // Records were keyed by window (windows topic) or by user (the event topics).
+  const data = (typeof letter.data === 'object' && letter.data !== null ? letter.data : {}) as Record<string, unknown>;
+  const key = data['window_start'] ?? data['user_id'];
+  return { event: new CloudEvent(event as CloudEventV1<unknown>, false), key: key === undefined ? null : String(key) };
 }
 
-const admin = kafka.admin();
-await admin.connect();
-const total = (await admin.fetchTopicOffsets(sinkTopic)).reduce((s, o) => s + Number(o.high), 0);
-const groupId = 'big-data-pipeline-redrive';
-const done = (await admin.fetchOffsets({ groupId, topics: [sinkTopic] })).flatMap((t) => t.partitions).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-await admin.disconnect();
-const toRead = total - done;
-console.log(`${toRead} dead letter(s) not yet looked at in ${sinkTopic}`);
-if (toRead > 0) {
+export interface RedriveReport {
+  redriven: number;
+  kept: { id: string; type: string; code: string; reason: string }[];
+}
+
+export async function redrive(kafka: Kafka, topology: Topology, deadLetterTopic: string, groupId = REDRIVE_GROUP): Promise<RedriveReport> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(deadLetterTopic);
+  const committed = (await admin.fetchOffsets({ groupId, topics: [deadLetterTopic] })).flatMap((t) => t.partitions);
+  await admin.disconnect();
+  const toRead = ends.reduce((sum, e) => sum + Number(e.high) - Math.max(0, Number(committed.find((c) => c.partition === e.partition)?.offset ?? 0)), 0);
+  const report: RedriveReport = { redriven: 0, kept: [] };
+  if (toRead <= 0) return report;
+
   const consumer = kafka.consumer({ groupId });
   const producer = new EventProducer(kafka, { maxItems: 100, maxWaitMs: 20, sendTimeoutMs: 10_000 });
   let seen = 0;
-  let redriven = 0;
-  const kept: string[] = [];
   await consumer.connect();
-  await consumer.subscribe({ topic: sinkTopic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        const letter = fromKafkaRecord(message);
-        const topic = redriveTopic(letter);
-        if (topic) {
-          const { knativeerrorcode: _c, knativeerrordest: _d, knativeerrordata: _e, knativekafkapartition: _p, knativekafkaoffset: _o, partitionkey, ...event } = letter as CloudEventV1<unknown> & Record<string, unknown>;
-          await producer.send(topic, toKafkaRecord(new CloudEvent(event as CloudEventV1<unknown>, false), keyOf(event.data, partitionkey)));
-          redriven++;
-        } else {
-          const reason = Buffer.from(String(letter['knativeerrordata'] ?? ''), 'base64').toString('utf8').slice(0, 200);
-          kept.push(`  ${letter.id}  ${letter.type}  ${letter['knativeerrorcode'] ?? '-'}  ${reason}`);
-        }
-        if (++seen >= toRead) resolve();
-      },
+  await consumer.subscribe({ topic: deadLetterTopic, fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      void consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            const letter = fromKafkaRecord(message);
+            const topic = redriveTopic(letter, topology);
+            if (topic) {
+              const { event, key } = originalEvent(letter);
+              await producer.send(topic, toKafkaRecord(event, key));
+              report.redriven++;
+            } else {
+              report.kept.push({
+                id: letter.id,
+                type: letter.type,
+                code: String(letter['knativeerrorcode'] ?? '-'),
+                reason: Buffer.from(String(letter['knativeerrordata'] ?? ''), 'base64').toString('utf8').slice(0, 200),
+              });
+            }
+            if (++seen >= toRead) resolve();
+          },
+        })
+        .catch(reject);
     });
-  });
-  await consumer.disconnect();
-  await producer.close();
-  console.log(`redriven: ${redriven} (5xx or timeout, back to their source topic)`);
-  console.log(`kept: ${kept.length} (the event itself was wrong; fix it at the source)`);
-  for (const line of kept.slice(0, 50)) console.log(line);
-  if (kept.length > 50) console.log(`  … and ${kept.length - 50} more`);
+  } finally {
+    await consumer.disconnect();
+    await producer.close();
+  }
+  return report;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const target = targetFromEnv();
+  const topology = loadTopology();
+  const deadLetterTopic = topology.kafkaSinks.find((s) => s.name === 'dead-letters')?.topic ?? 'dead-letters';
+  const kafka = createKafka({ brokers: brokersOf(target.kafkaBrokers), clientId: 'redrive', connectionTimeoutMs: 5000 });
+  const report = await redrive(kafka, topology, deadLetterTopic);
+  console.log(`redriven: ${report.redriven} (5xx or timeout; sent back to their source topic)`);
+  console.log(`kept: ${report.kept.length} (the event itself was wrong; fix it at its source)`);
+  for (const k of report.kept.slice(0, 50)) console.log(`  ${k.id}  ${k.type}  ${k.code}  ${k.reason}`);
+  if (report.kept.length > 50) console.log(`  … and ${report.kept.length - 50} more`);
 }

@@ -76,7 +76,7 @@ async function render(): Promise<string> {
 }
 
 await admin.connect();
-for (;;) {
+for (let frame = 0; ; frame++) {
   let screen: string;
   try {
     screen = await render();
@@ -84,8 +84,13 @@ for (;;) {
     screen = `waiting: ${(error as Error).message}`;
   }
   if (once) {
-    console.log(screen);
-    break;
+    // Rates need two samples: print the second screen, a second after the first.
+    if (frame > 0) {
+      console.log(screen);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    continue;
   }
   process.stdout.write(`\x1b[H\x1b[2J${screen}\n`);
   await new Promise((r) => setTimeout(r, 1000));

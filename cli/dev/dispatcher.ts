@@ -26,7 +26,7 @@ export interface DispatcherStats {
 
 export class Dispatcher {
   readonly stats: DispatcherStats = { delivered: 0, deadLettered: 0, retries: 0, inFlight: 0 };
-  readonly #consumers: { consumer: Consumer; offsets: Map<string, PartitionOffsets>; timer: NodeJS.Timeout }[] = [];
+  readonly #consumers: { consumer: Consumer; offsets: Map<string, PartitionOffsets>; timer: NodeJS.Timeout; active: Set<Promise<void>>; draining: { value: boolean } }[] = [];
   #stopping = false;
   #changing: Promise<void> = Promise.resolve();
 
@@ -61,6 +61,8 @@ export class Dispatcher {
   async #addConsumer(): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: this.spec.consumerGroup, sessionTimeout: 10_000, heartbeatInterval: 3000, maxWaitTimeInMs: 250 });
     const offsets = new Map<string, PartitionOffsets>();
+    const active = new Set<Promise<void>>();
+    const draining = { value: false };
     await consumer.connect();
     await consumer.subscribe({ topics: this.spec.topics, fromBeginning: this.spec.initialOffset === 'earliest' });
     const slots = new Semaphore(this.spec.ordering === 'unordered' ? UNORDERED_IN_FLIGHT : Number.MAX_SAFE_INTEGER);
@@ -73,8 +75,13 @@ export class Dispatcher {
         let tracker = offsets.get(key);
         if (!tracker) offsets.set(key, (tracker = new PartitionOffsets()));
         const deliveries: Promise<void>[] = [];
+        const track = (work: Promise<void>) => {
+          active.add(work);
+          void work.finally(() => active.delete(work));
+          return work;
+        };
         for (const record of batch.messages) {
-          if (!isRunning() || isStale() || this.#stopping) break;
+          if (!isRunning() || isStale() || this.#stopping || draining.value) break;
           const offset = Number(record.offset);
           const event = deliveredEvent(record, { namespace: this.namespace, source: this.spec.name, topic: batch.topic, partition: batch.partition });
           tracker.start(offset);
@@ -84,31 +91,38 @@ export class Dispatcher {
             if (ok) tracker.done(offset);
           };
           if (this.spec.ordering === 'ordered') {
-            await delivery();
+            await track(delivery());
             if (this.#stopping) break;
             resolveOffset(record.offset);
           } else {
             await slots.acquire();
-            deliveries.push(delivery().finally(() => slots.release()));
+            deliveries.push(track(delivery().finally(() => slots.release())));
           }
           await heartbeat();
         }
         await Promise.all(deliveries);
-        if (this.spec.ordering === 'unordered' && !this.#stopping && batch.messages.length > 0) {
+        if (this.spec.ordering === 'unordered' && !this.#stopping && !draining.value && batch.messages.length > 0) {
           resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
         }
       },
     });
     const timer = setInterval(() => void this.#commit(consumer, offsets), COMMIT_INTERVAL_MS);
-    this.#consumers.push({ consumer, offsets, timer });
+    this.#consumers.push({ consumer, offsets, timer, active, draining });
   }
 
+  /**
+   * Scale-in: stop fetching, let the deliveries in flight finish, commit what is done, then
+   * leave the group (its partitions move to the remaining consumers from that commit on).
+   */
   async #removeConsumer(): Promise<void> {
     const entry = this.#consumers.pop();
     if (!entry) return;
     clearInterval(entry.timer);
-    await entry.consumer.stop().catch(() => undefined);
+    entry.draining.value = true;
+    entry.consumer.pause(this.spec.topics.map((topic) => ({ topic })));
+    await Promise.all([...entry.active]);
     await this.#commit(entry.consumer, entry.offsets);
+    await entry.consumer.stop().catch(() => undefined);
     await entry.consumer.disconnect().catch(() => undefined);
   }
 
@@ -126,7 +140,7 @@ export class Dispatcher {
       for (const c of commits) c.tracker.committed(c.value);
     } catch (error) {
       // Lost the partition in a rebalance: its new owner starts from the last commit (at-least-once).
-      this.onEvent(`${this.spec.name}: commit failed (${(error as Error).message})`);
+      this.onEvent(`${this.spec.name}: commit skipped in a rebalance (${(error as Error).message}); the new owner resumes from the last commit`);
     }
   }
 

@@ -125,6 +125,14 @@ export class FunctionPool {
     return `http://127.0.0.1:${this.options.basePort}`;
   }
 
+  /**
+   * From now on an exiting instance is not replaced. Called first on shutdown: Ctrl-C reaches
+   * the function processes too, and they must not be restarted while they drain.
+   */
+  markStopping(): void {
+    this.#stopped = true;
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#front?.close();

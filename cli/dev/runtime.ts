@@ -276,7 +276,7 @@ export class DevRuntime {
       services: [...this.pools].map(([name, pool]) => ({
         name,
         url: pool.url,
-        instances: pool.instances.size,
+        instances: [...pool.instances.values()].filter((i) => !i.retiring).length,
         desired: pool.desired,
         ready: pool.ready.length,
         inFlight: pool.inFlight,
@@ -290,6 +290,7 @@ export class DevRuntime {
   }
 
   async stop(): Promise<void> {
+    for (const pool of this.pools.values()) pool.markStopping();
     if (this.#timer) clearInterval(this.#timer);
     for (const ping of this.#pings) ping.stop();
     await Promise.all([...this.dispatchers.values()].map((d) => d.stop()));

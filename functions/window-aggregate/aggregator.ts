@@ -47,11 +47,18 @@ export interface RecomputeResult {
   events: number;
   status: 'open' | 'final' | 'empty';
   watermark: string | null;
+  /** Answered from a recomputation that already covered the notice. */
+  coalesced?: boolean;
 }
+
+/** Clocks of the index and window-aggregate processes may differ by this much. */
+const CLOCK_SKEW_MARGIN_MS = 1000;
 
 export class WindowAggregator {
   readonly watermark = new Watermark();
   readonly #running = new Map<number, { current: Promise<RecomputeResult>; next?: Promise<RecomputeResult> }>();
+  /** Per window: the refresh time of the newest finished recomputation, and its result. */
+  readonly #covered = new Map<number, { asOf: number; result: RecomputeResult }>();
   #refresh: { startedAt: number; done: Promise<void> } | undefined;
   #lag: { at: number; lagging: Promise<boolean> } | undefined;
   /** Last late_events seen per cell, only to feed the Prometheus counter. */
@@ -64,7 +71,13 @@ export class WindowAggregator {
    * one follow-up run, which starts after the current one and so sees every event whose
    * notice arrived before it started.
    */
-  recompute(windowStartMs: number, trigger: 'touched' | 'finalize'): Promise<RecomputeResult> {
+  recompute(windowStartMs: number, trigger: 'touched' | 'finalize', noticeAtMs?: number): Promise<RecomputeResult> {
+    // A notice produced before a finished recomputation's refresh began is already covered
+    // by it: the events it announces were indexed before the notice was produced.
+    const covered = this.#covered.get(windowStartMs);
+    if (noticeAtMs !== undefined && covered && covered.asOf >= noticeAtMs + CLOCK_SKEW_MARGIN_MS) {
+      return Promise.resolve({ ...covered.result, coalesced: true });
+    }
     const entry = this.#running.get(windowStartMs);
     if (!entry) {
       const current = this.#run(windowStartMs, trigger).finally(() => this.#advanceQueue(windowStartMs));
@@ -127,13 +140,23 @@ export class WindowAggregator {
     const docs = aggregateDocs(windowStartMs, cells, finals, asOf);
     await writeAggregates(this.o.es, this.o.aggregatesIndex, docs);
     this.#countLate(docs);
-    return {
+    const result: RecomputeResult = {
       window_start: windowStart,
       cells: docs.length,
       events: docs.reduce((s, d) => s + d.count, 0),
       status: finals ? 'final' : 'open',
       watermark: isoOrNull(watermark),
     };
+    this.#cover(windowStartMs, asOf, result);
+    return result;
+  }
+
+  #cover(windowStartMs: number, asOf: number, result: RecomputeResult): void {
+    const previous = this.#covered.get(windowStartMs);
+    if (!previous || previous.asOf < asOf) this.#covered.set(windowStartMs, { asOf, result });
+    if (this.#covered.size > 10_000) {
+      for (const key of [...this.#covered.keys()].sort((a, b) => a - b).slice(0, 5_000)) this.#covered.delete(key);
+    }
   }
 
   async #finalCounts(windowStart: string): Promise<FinalCounts | undefined> {

@@ -75,7 +75,7 @@ export function build(config: Config, deps: Deps): FastifyInstance {
       route({
         types: [CeType.windowTouched],
         schema: WindowTouchedSchema,
-        handle: (data) => transient(aggregator.recompute(Date.parse(data.window_start), 'touched')),
+        handle: (data, event) => transient(aggregator.recompute(Date.parse(data.window_start), 'touched', event.time ? Date.parse(event.time) : undefined)),
       }),
       route({
         types: [CeType.ping],
