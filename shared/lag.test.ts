@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupLag, parseGroupTopics, partitionLag } from './lag.ts';
+import { backlogBefore, groupLag, parseGroupTopics, partitionLag } from './lag.ts';
 
 describe('partitionLag (KEDA getLagForPartition)', () => {
   it('is latest − committed when the group has committed', () => {
@@ -82,5 +82,25 @@ describe('parseGroupTopics', () => {
 
   it('names the bad pair in the error', () => {
     expect(() => parseGroupTopics('enrich:data-stream,oops')).toThrow('"oops"');
+  });
+});
+
+describe('backlogBefore', () => {
+  it('counts uncommitted records stamped before the time, per partition', () => {
+    // p0: records from offset 40 on are at/after T; committed 30 → 10 older records pending.
+    // p1: every record is older than T (-1): committed 90 of 100 → 10 pending.
+    // p2: committed past the first newer record → nothing older pending.
+    expect(
+      backlogBefore([
+        { firstAtOrAfter: 40, latest: 50, committed: 30 },
+        { firstAtOrAfter: -1, latest: 100, committed: 90 },
+        { firstAtOrAfter: 5, latest: 9, committed: 7 },
+      ]),
+    ).toBe(20);
+  });
+
+  it('treats a partition without a committed offset as committed at 0', () => {
+    expect(backlogBefore([{ firstAtOrAfter: 3, latest: 10, committed: -1 }])).toBe(3);
+    expect(backlogBefore([{ firstAtOrAfter: 0, latest: 10, committed: -1 }])).toBe(0);
   });
 });

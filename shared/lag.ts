@@ -70,3 +70,30 @@ export function parseGroupTopics(list: string | undefined): { group: string; top
       return { group, topic };
     });
 }
+
+/**
+ * Records with a timestamp before `T` that a group has not committed yet, summed over the
+ * partitions. `firstAtOrAfter` is, per partition, the offset of the first record stamped at
+ * or after T (Kafka's ListOffsets by time; -1 when there is none, i.e. the whole log is
+ * older). Record timestamps are event times here (producers set them from the CloudEvent
+ * `time`), so this is the upstream backlog of events older than T.
+ */
+export function backlogBefore(partitions: { firstAtOrAfter: number; latest: number; committed: number }[]): number {
+  return partitions.reduce((sum, p) => {
+    const needed = p.firstAtOrAfter < 0 ? p.latest : p.firstAtOrAfter;
+    return sum + Math.max(0, needed - Math.max(0, p.committed));
+  }, 0);
+}
+
+export async function readBacklogBefore(admin: Admin, group: string, topic: string, timestampMs: number): Promise<number> {
+  const [atTime, ends, committed] = await Promise.all([
+    admin.fetchTopicOffsetsByTimestamp(topic, timestampMs),
+    admin.fetchTopicOffsets(topic),
+    admin.fetchOffsets({ groupId: group, topics: [topic] }),
+  ]);
+  const committedBy = new Map((committed.find((t) => t.topic === topic)?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  const atTimeBy = new Map(atTime.map((o) => [o.partition, Number(o.offset)]));
+  return backlogBefore(
+    ends.map((e) => ({ firstAtOrAfter: atTimeBy.get(e.partition) ?? -1, latest: Number(e.high), committed: committedBy.get(e.partition) ?? -1 })),
+  );
+}

@@ -8,7 +8,7 @@ import { errors, type Client } from '@elastic/elasticsearch';
 import type { Admin } from 'kafkajs';
 import { isTransientEsError } from '../../shared/elasticsearch.ts';
 import { downstreamUnavailable } from '../../shared/errors.ts';
-import { readGroupLag } from '../../shared/lag.ts';
+import { readBacklogBefore } from '../../shared/lag.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { aggregateVersion, windowEndOf, isWindowFinal } from '../../shared/window.ts';
 import {
@@ -60,7 +60,7 @@ export class WindowAggregator {
   /** Per window: the refresh time of the newest finished recomputation, and its result. */
   readonly #covered = new Map<number, { asOf: number; result: RecomputeResult }>();
   #refresh: { startedAt: number; done: Promise<void> } | undefined;
-  #lag: { at: number; lagging: Promise<boolean> } | undefined;
+  #lag: { at: number; candidateMs: number; behind: Promise<boolean> } | undefined;
   /** Last late_events seen per cell, only to feed the Prometheus counter. */
   readonly #lateSeen = new Map<string, number>();
 
@@ -92,7 +92,7 @@ export class WindowAggregator {
   async finalizeTick(): Promise<{ watermark: string | null; recomputed: string[] }> {
     const now = this.o.now();
     // With no backlog upstream, wall clock moves the watermark even when the stream stopped.
-    this.watermark.advance(now - this.o.latenessMs, await this.#upstreamLagging());
+    await this.#advanceWatermark(now - this.o.latenessMs);
     const states = await this.#windowStates(now - this.o.finalizeLookbackMs);
     const due = windowsToRecompute(states, this.watermark.value);
     for (const w of due) await this.recompute(w, 'finalize');
@@ -125,13 +125,9 @@ export class WindowAggregator {
     const windowStart = new Date(windowStartMs).toISOString();
     const asOf = await this.#refreshedAfter(this.o.now());
 
-    const [aggregation, held, latest] = await Promise.all([
-      es.search(windowAggregationRequest(this.o.eventsIndex, windowStart)),
-      this.#upstreamLagging(),
-      this.#latestEventTime(),
-    ]);
+    const [aggregation, latest] = await Promise.all([es.search(windowAggregationRequest(this.o.eventsIndex, windowStart)), this.#latestEventTime()]);
     const cells = cellsOf(aggregation);
-    const watermark = this.watermark.advance(latest === undefined ? undefined : Math.min(latest, this.o.now()) - this.o.latenessMs, held);
+    const watermark = await this.#advanceWatermark(latest === undefined ? undefined : Math.min(latest, this.o.now()) - this.o.latenessMs);
     if (cells.length === 0) return { window_start: windowStart, cells: 0, events: 0, status: 'empty', watermark: isoOrNull(watermark) };
 
     let finals = await this.#finalCounts(windowStart);
@@ -226,22 +222,33 @@ export class WindowAggregator {
     return hit ? Date.parse(hit.timestamp) : undefined;
   }
 
-  /** True while any upstream consumer group has lag (KEDA's formula); cached briefly. */
-  #upstreamLagging(): Promise<boolean> {
+  /**
+   * True while an upstream consumer group still has to deliver events older than
+   * `candidateMs`: a backlog or a cold start is not lateness. (Any lag at all would hold the
+   * watermark for ever on a live stream: dispatchers commit only every 5 s.) Cached briefly.
+   */
+  #upstreamBehind(candidateMs: number): Promise<boolean> {
     const { admin, upstream } = this.o;
     if (!admin || upstream.length === 0) return Promise.resolve(false);
     const now = this.o.now();
-    if (this.#lag && now - this.#lag.at < this.o.lagCacheMs) return this.#lag.lagging;
-    const lagging = admin
+    if (this.#lag && now - this.#lag.at < this.o.lagCacheMs && this.#lag.candidateMs >= candidateMs) return this.#lag.behind;
+    const behind = admin
       .connect()
-      .then(() => Promise.all(upstream.map(({ group, topic }) => readGroupLag(admin, group, topic))))
+      .then(() => Promise.all(upstream.map(({ group, topic }) => readBacklogBefore(admin, group, topic, candidateMs))))
       .then(
-      (lags) => lags.some((l) => l.total > 0),
-      // Kafka unreachable: hold the watermark rather than finalize windows on a guess.
-      () => true,
-    );
-    this.#lag = { at: now, lagging };
-    return lagging;
+        (backlogs) => backlogs.some((b) => b > 0),
+        // Kafka unreachable: hold the watermark rather than finalize windows on a guess.
+        () => true,
+      );
+    this.#lag = { at: now, candidateMs, behind };
+    return behind;
+  }
+
+  /** Offers a new watermark candidate, checked against the upstream backlog only when it would advance. */
+  async #advanceWatermark(candidateMs: number | undefined): Promise<number | undefined> {
+    const current = this.watermark.value;
+    if (candidateMs === undefined || (current !== undefined && candidateMs <= current)) return current;
+    return this.watermark.advance(candidateMs, await this.#upstreamBehind(candidateMs));
   }
 
   async #windowStates(sinceMs: number): Promise<WindowState[]> {

@@ -5,12 +5,13 @@ import { loadConfig } from '../../shared/config.ts';
 import { esClientFor } from '../../shared/elasticsearch.ts';
 import { createMetrics } from '../../shared/metrics.ts';
 import { windowStartOf } from '../../shared/window.ts';
-import { UNREACHABLE, binary, ce, esClient, isolatedEnv, preparePlatform, structured } from '../../test/helpers.ts';
+import { UNREACHABLE, binary, ce, esClient, isolatedEnv, kafka, preparePlatform, structured } from '../../test/helpers.ts';
 import { build, configSchema } from './app.ts';
 
 function app(env: Record<string, string>): FastifyInstance {
   const config = loadConfig(configSchema, env);
-  return build(config, { es: esClientFor(config), metrics: createMetrics({ function: 'window-aggregate' }) });
+  const admin = config.UPSTREAM_CONSUMER_GROUPS ? kafka().admin() : undefined;
+  return build(config, { es: esClientFor(config), admin, metrics: createMetrics({ function: 'window-aggregate' }) });
 }
 
 describe('window-aggregate handler (real Elasticsearch)', () => {
@@ -80,5 +81,49 @@ describe('window-aggregate handler with Elasticsearch unreachable', () => {
     expect(tick.statusCode).toBe(503);
     expect((await server.inject({ url: '/health/liveness' })).statusCode).toBe(200);
     await server.close();
+  });
+});
+
+describe('window-aggregate watermark held by an upstream backlog (real Kafka + Elasticsearch)', () => {
+  it('does not finalize a window while an upstream group still has older events to deliver', async () => {
+    const env = isolatedEnv();
+    await preparePlatform(env);
+    const es = esClient();
+    const group = `upstream-${env.TOPIC_RAW}`;
+    const windowStartMs = windowStartOf(Date.now() - 10 * 60_000);
+    const windowStart = new Date(windowStartMs).toISOString();
+    await es.index({
+      index: env.EVENTS_INDEX!,
+      id: 'only',
+      refresh: true,
+      document: { event_id: 'only', timestamp: windowStart, window_start: windowStart, event_type: 'view', region: 'EU', user_id: 1001, price_cents: 1000, quantity: 1, revenue_cents: 0, indexed_at: new Date().toISOString() },
+    });
+    // Upstream: three events of that window still waiting for a consumer group at offset 0.
+    const admin = kafka().admin();
+    await admin.connect();
+    const producer = kafka().producer();
+    await producer.connect();
+    await producer.send({ topic: env.TOPIC_RAW!, messages: [0, 1, 2].map((i) => ({ value: `e${i}`, partition: 0, timestamp: String(windowStartMs + i) })) });
+    await producer.disconnect();
+    await admin.setOffsets({ groupId: group, topic: env.TOPIC_RAW!, partitions: (await admin.fetchTopicOffsets(env.TOPIC_RAW!)).map((o) => ({ partition: o.partition, offset: '0' })) });
+
+    const server = app({ ...env, UPSTREAM_CONSUMER_GROUPS: `${group}:${env.TOPIC_RAW}`, LAG_CACHE_MS: '0' });
+    const held = await server.inject(binary(ce({ type: CeType.ping, data: {} })));
+    expect(held.statusCode).toBe(200);
+    // The watermark may reach the window's own events, never past the undelivered ones.
+    const heldAt = held.json().watermark as string | null;
+    expect(heldAt === null || Date.parse(heldAt) <= windowStartMs).toBe(true);
+    await es.indices.refresh({ index: env.AGGREGATES_INDEX! });
+    expect((await es.get<{ status: string }>({ index: env.AGGREGATES_INDEX!, id: `${windowStart}|view|EU` }))._source!.status).toBe('open');
+
+    // The backlog is delivered (offsets committed to the end): the next tick finalizes.
+    await admin.setOffsets({ groupId: group, topic: env.TOPIC_RAW!, partitions: (await admin.fetchTopicOffsets(env.TOPIC_RAW!)).map((o) => ({ partition: o.partition, offset: o.high })) });
+    const released = await server.inject(binary(ce({ type: CeType.ping, data: {} })));
+    expect(Date.parse(released.json().watermark)).toBeGreaterThan(windowStartMs + 60_000);
+    await es.indices.refresh({ index: env.AGGREGATES_INDEX! });
+    expect((await es.get<{ status: string }>({ index: env.AGGREGATES_INDEX!, id: `${windowStart}|view|EU` }))._source!.status).toBe('final');
+    await admin.disconnect();
+    await server.close();
+    await es.close();
   });
 });
