@@ -1,0 +1,164 @@
+/**
+ * The vocabulary of `make deploy` / `make undeploy`: a plan is a list of Steps (pure data,
+ * printable with DRY_RUN=1), and the executor carries them out against a `Cluster` (the
+ * Kubernetes API) and a `Host` (local tools: kubectl, docker/podman, kind, minikube).
+ * Both are interfaces so the control flow can be tested against fakes and the real
+ * implementation can be pointed at any kubeconfig (a kind cluster, a bare kube-apiserver).
+ */
+import type { K8sObject } from '../manifests.ts';
+
+export type StepKind = 'check' | 'install' | 'configure' | 'apply' | 'wait' | 'build' | 'ship' | 'secret' | 'print' | 'delete';
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export function refOf(object: K8sObject): ObjectRef {
+  const ref: ObjectRef = { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name };
+  if (object.metadata.namespace !== undefined) ref.namespace = object.metadata.namespace;
+  return ref;
+}
+
+export function describeRef(ref: ObjectRef): string {
+  return `${ref.kind}/${ref.name}${ref.namespace ? ` -n ${ref.namespace}` : ''}`;
+}
+
+/** What a wait step waits for; the Cluster answers one poll of it at a time. */
+export type WaitFor =
+  /** The objects a release install created: its CRDs Established, its Deployments Available
+   * (all Deployments of `namespace` when the install reported none). */
+  | { type: 'release-ready'; release: string; namespace?: string }
+  /** status.conditions[type=condition] is True (Knative Ready, Deployment Available, Job Complete). */
+  | { type: 'condition'; ref: ObjectRef; condition: string }
+  /** readyReplicas == replicas, at the current revision. */
+  | { type: 'statefulset-ready'; ref: ObjectRef }
+  /** The object no longer exists (finalizers done). */
+  | { type: 'gone'; ref: ObjectRef };
+
+export function describeWait(wait: WaitFor): string {
+  switch (wait.type) {
+    case 'release-ready':
+      return `${wait.release}: CRDs Established, Deployments Available${wait.namespace ? ` (${wait.namespace})` : ''}`;
+    case 'condition':
+      return `${describeRef(wait.ref)} ${wait.condition}`;
+    case 'statefulset-ready':
+      return `${describeRef(wait.ref)} ready`;
+    case 'gone':
+      return `${describeRef(wait.ref)} deleted`;
+  }
+}
+
+/** One poll: done, not yet (with why), or failed for good (a Job that failed). */
+export interface WaitStatus {
+  done: boolean;
+  failed?: boolean;
+  detail: string;
+}
+
+export type SecretValue = { value: string } | { randomBytes: number };
+
+export type ShipVia =
+  | { type: 'kind'; cluster: string }
+  | { type: 'minikube'; profile: string }
+  | { type: 'push'; target: string }
+  /** Only in a plan made without a kube context (DRY_RUN on a machine without one). */
+  | { type: 'from-context' };
+
+export type Action =
+  | { type: 'check-kubectl' }
+  | { type: 'check-context' }
+  | { type: 'check-cluster'; minMinor: number }
+  | { type: 'check-image-tool' }
+  | { type: 'check-tool'; tool: string; why: string }
+  | { type: 'check-files'; paths: string[]; hint: string }
+  | { type: 'fail'; message: string }
+  | { type: 'apply-url'; release: string; url: string; serverSide: boolean }
+  /** Server-side apply with the deploy's field manager; `force` takes over fields another manager owns. */
+  | { type: 'apply'; objects: K8sObject[]; force: boolean }
+  /** A comma-separated list in a ConfigMap key contains every entry (the key's default when absent). */
+  | { type: 'ensure-list'; namespace: string; configMap: string; key: string; whenAbsent: string; entries: string[] }
+  | { type: 'wait'; waits: WaitFor[]; timeoutMs: number }
+  | { type: 'build-image'; fn: string; image: string; dockerfile: string; ignoreFile: string; context: string }
+  | { type: 'ship-image'; image: string; via: ShipVia }
+  /** Created with these keys when absent; an existing Secret is never changed. */
+  | { type: 'secret'; namespace: string; name: string; data: Record<string, SecretValue>; labels: Record<string, string> }
+  | { type: 'summary'; namespace: string; services: { name: string; visibility: 'public' | 'cluster-local'; container: string }[]; secrets: { name: string; keys: string[] }[]; consoles: { name: string; service: string; port: number }[] }
+  | { type: 'message'; text: string }
+  | { type: 'delete'; refs: ObjectRef[] }
+  | { type: 'delete-url'; url: string };
+
+export interface Step {
+  id: string;
+  kind: StepKind;
+  description: string;
+  action: Action;
+}
+
+// ---------------------------------------------------------------------------------------
+// The two seams
+
+/** An error from the cluster; `retryable` when trying again later may succeed (a webhook
+ * not serving yet, a CRD not registered yet, the API server briefly away). */
+export class ClusterError extends Error {
+  override name = 'ClusterError';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface ClusterInfo {
+  context: string;
+  server: string;
+  version: string;
+  minor: number;
+}
+
+export interface Cluster {
+  /** The current context's name (no API call): kind-*, minikube, or anything else. */
+  contextName(): string | undefined;
+  /** Reaches the API server and reads its version. */
+  info(): Promise<ClusterInfo>;
+  /** Server-side apply with the field manager `big-data-pipeline`. */
+  apply(objects: K8sObject[], options: { force: boolean }): Promise<void>;
+  /** Applies a remote manifest (kubectl apply -f URL); returns what it created or updated. */
+  applyUrl(url: string, options: { serverSide: boolean }): Promise<ObjectRef[]>;
+  /** One poll of a condition; `applied` holds what each release install reported. */
+  check(wait: WaitFor, applied: ReadonlyMap<string, ObjectRef[]>): Promise<WaitStatus>;
+  getConfigMap(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  /** The Secret's keys (values decoded), or undefined when it does not exist. */
+  getSecret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  /** 'exists' when someone created it in the meantime: never overwritten. */
+  createSecret(namespace: string, name: string, data: Record<string, string>, labels: Record<string, string>): Promise<'created' | 'exists'>;
+  /** Deletes; a missing object is fine. */
+  delete(ref: ObjectRef): Promise<void>;
+  deleteUrl(url: string): Promise<void>;
+  /** What the summary prints: the ksvc URLs and how to reach Kourier. */
+  access(namespace: string): Promise<Access>;
+}
+
+export interface Access {
+  services: { name: string; url?: string; ready: boolean }[];
+  /** Kourier's public gateway: NodePort of port 80 and a node address, when it has them. */
+  kourier?: { nodePort?: number; nodeAddress?: string; loadBalancer?: string };
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Host {
+  /** Whether a command is on PATH. */
+  has(command: string): Promise<boolean>;
+  run(command: string, args: string[], options?: { env?: Record<string, string> }): Promise<RunResult>;
+  /** docker or podman with a reachable engine, or why neither can build. */
+  containerTool(): Promise<{ tool: 'docker' | 'podman' } | { tool: undefined; why: string }>;
+  log(line: string): void;
+}
