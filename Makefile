@@ -35,13 +35,14 @@ test: install ## Everything: type-check, build, unit + handler + integration tes
 	@set -o pipefail; status=0; \
 	  npx tsc --noEmit || status=$$?; \
 	  if [ $$status -eq 0 ]; then node build.mjs || status=$$?; fi; \
+	  if [ $$status -eq 0 ]; then PROMTOOL=$$(platform/local/promtool.sh) && export PROMTOOL || status=$$?; fi; \
 	  if [ $$status -eq 0 ]; then npx vitest run || status=$$?; fi; \
 	  if [ -s .run/test-summary.txt ]; then cat .run/test-summary.txt; else echo "0 passed, 1 failed"; fi; \
 	  exit $$status
 
 .PHONY: test-unit
 test-unit: install ## Only the tests that need no Kafka or Elasticsearch (fast)
-	TEST_KAFKA_BROKERS=none TEST_ELASTICSEARCH_URL=none npx vitest run --exclude '**/*.it.test.ts' --exclude 'node_modules/**'
+	PROMTOOL=$$(platform/local/promtool.sh) && TEST_KAFKA_BROKERS=none TEST_ELASTICSEARCH_URL=none PROMTOOL=$$PROMTOOL npx vitest run --exclude '**/*.it.test.ts' --exclude 'node_modules/**'
 
 .PHONY: platform-up
 platform-up: install ## Start local Kafka + Elasticsearch (fetched through Maven) and create topics and indices
@@ -83,3 +84,44 @@ bench: build ## Benchmarks on the real local platform (batching vs batch size 1)
 .PHONY: clean
 clean: ## Remove build output and local run state (not the Maven cache)
 	rm -rf dist .run
+
+# --- On a Kubernetes cluster (cli/deploy.ts): Knative Serving + Kourier, Eventing, Eventing
+# Kafka and KEDA from keda/releases.yaml, platform/, the function images, knative/ and keda/.
+# Needs kubectl and a current context (KUBECONFIG, KUBE_CONTEXT); docker or podman for images.
+IS_DRY_RUN = $(filter 1 true yes,$(DRY_RUN))
+
+.PHONY: deploy
+deploy: install ## Deploy to the current kube context (kind/minikube: images loaded; else REGISTRY=…); DRY_RUN=1 prints the plan only
+	@if [ -z "$(IS_DRY_RUN)" ]; then node build.mjs; fi
+	npx tsx cli/deploy.ts deploy $(if $(IS_DRY_RUN),--dry-run)
+
+.PHONY: undeploy
+undeploy: install ## Delete what make deploy made (KafkaSources take their consumer offsets along); ALL=1 also Knative and KEDA
+	npx tsx cli/deploy.ts undeploy $(if $(IS_DRY_RUN),--dry-run)
+
+.PHONY: images
+images: build ## Build the function images only (docker or podman): dev.local/big-data-pipeline/<fn>:<version>
+	npx tsx cli/deploy.ts images
+
+.PHONY: status
+status: install ## Cluster: Knative Services, sources, consumer groups, ScaledObjects/HPAs, pods
+	npx tsx cli/deploy.ts status
+
+.PHONY: logs
+logs: install ## Cluster: a function's logs: make logs FN=index [TAIL=200] [FOLLOW=1]
+	npx tsx cli/deploy.ts logs
+
+.PHONY: port-forward
+port-forward: install ## Cluster: Kibana, Grafana, Prometheus, dashboard and Kourier (public + internal) on 127.0.0.1 until Ctrl-C
+	npx tsx cli/deploy.ts port-forward
+
+.PHONY: curl-local
+curl-local: install ## Cluster: POST a sample CloudEvent to a cluster-local function: make curl-local FN=enrich [DATA='{…}' TYPE=…]
+	npx tsx cli/deploy.ts curl-local
+
+.PHONY: test-deploy-envtest
+test-deploy-envtest: install ## The deploy tool's Kubernetes client against a real kube-apiserver + etcd (tools/k8s-testenv; first build ~10 min)
+	@export BDP_RUN_DIR=$(CURDIR)/.run/deploy-envtest; \
+	  kubeconfig=$$(tools/k8s-testenv/testenv.sh start) || exit 1; \
+	  trap 'tools/k8s-testenv/testenv.sh stop >/dev/null' EXIT; \
+	  KUBECONFIG=$$kubeconfig npx tsx cli/deploy/envtest.ts

@@ -41,7 +41,7 @@ export type WaitFor =
 export function describeWait(wait: WaitFor): string {
   switch (wait.type) {
     case 'release-ready':
-      return `${wait.release}: CRDs Established, Deployments Available${wait.namespace ? ` (${wait.namespace})` : ''}`;
+      return `${wait.release}: its CRDs Established, its Deployments Available${wait.namespace ? ` (else all in ${wait.namespace})` : ''}`;
     case 'condition':
       return `${describeRef(wait.ref)} ${wait.condition}`;
     case 'statefulset-ready':
@@ -58,7 +58,8 @@ export interface WaitStatus {
   detail: string;
 }
 
-export type SecretValue = { value: string } | { randomBytes: number };
+/** A fixed value (a user name) or that many random alphanumeric characters. */
+export type SecretValue = { value: string } | { random: number };
 
 export type ShipVia =
   | { type: 'kind'; cluster: string }
@@ -157,6 +158,7 @@ export interface RunResult {
 export interface Host {
   /** Whether a command is on PATH. */
   has(command: string): Promise<boolean>;
+  exists(path: string): boolean;
   run(command: string, args: string[], options?: { env?: Record<string, string> }): Promise<RunResult>;
   /** docker or podman with a reachable engine, or why neither can build. */
   containerTool(): Promise<{ tool: 'docker' | 'podman' } | { tool: undefined; why: string }>;

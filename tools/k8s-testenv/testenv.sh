@@ -159,13 +159,19 @@ cmd_pin() {
   mod=$(cd "$SCRIPT_DIR" && go mod download -json "k8s.io/kubernetes@$v" |
     sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
   [[ -f $mod ]] || die "could not download k8s.io/kubernetes@$v"
-  local -a args=("-require=k8s.io/kubernetes@$v")
-  # Drop the old staging replaces, then add one per staging module of the new version
-  # (sample-* are examples nobody imports; some are not served by the module proxy).
+  local -a args=("-require=k8s.io/kubernetes@$v") staging
+  # Drop the old staging replaces, then append one block with one replace per staging module
+  # of the new version (sample-* are examples nobody imports; some are not on the proxy).
   while read -r m; do args+=("-dropreplace=$m"); done < <(awk '$2 == "=>" && $1 ~ /^k8s\.io\// && $3 == $1 { print $1 }' "$GO_MOD")
-  while read -r m; do args+=("-replace=$m=$m@$staging_v"); done < <(
-    sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$mod" | grep -v '^k8s\.io/sample-')
-  (cd "$SCRIPT_DIR" && go mod edit "${args[@]}" && go mod tidy) ||
+  mapfile -t staging < <(sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$mod" | grep -v '^k8s\.io/sample-')
+  ((${#staging[@]})) || die "no staging replaces found in $mod"
+  (cd "$SCRIPT_DIR" && go mod edit "${args[@]}") || die "go mod edit failed"
+  {
+    printf '\nreplace (\n'
+    for m in "${staging[@]}"; do printf '\t%s => %s %s\n' "$m" "$m" "$staging_v"; done
+    printf ')\n'
+  } >>"$GO_MOD"
+  (cd "$SCRIPT_DIR" && go mod tidy) ||
     die "go mod tidy failed for $v (output above); go.mod is left as it is for inspection"
   say "pinned k8s.io/kubernetes $v with its staging modules at $staging_v; now run: $0 build"
 }
@@ -206,7 +212,7 @@ proc_matches() {
 }
 
 # State of the current/last start, written by start: TMP_DIR, ports, token, binaries.
-TMP_DIR= APISERVER_PORT= ETCD_PORT= ETCD_PEER_PORT= TOKEN= STATE_VERSION=
+TMP_DIR='' APISERVER_PORT='' ETCD_PORT='' ETCD_PEER_PORT='' TOKEN='' STATE_VERSION=''
 load_state() {
   [[ -f $STATE_FILE ]] || return 1
   # shellcheck disable=SC1090 # our own file, values written with %q
@@ -257,7 +263,8 @@ probe() {
   [[ -s $RUN_DIR/$name.pid ]] || return 1
   pid=$(<"$RUN_DIR/$name.pid")
   kill -0 "$pid" 2>/dev/null || return 2
-  body=$(curl -sk -m 5 -H "Authorization: Bearer $TOKEN" "$url" 2>/dev/null) || return 1
+  # -f: a failing /readyz answers 500 with a body that also contains "ok" lines.
+  body=$(curl -skf -m 5 -H "Authorization: Bearer $TOKEN" "$url" 2>/dev/null) || return 1
   [[ $body == *"$expected"* ]] || return 1
 }
 
@@ -381,11 +388,16 @@ cmd_start() {
   local -a extra=()
   if [[ -n ${K8S_TESTENV_APISERVER_ARGS:-} ]]; then read -r -a extra <<<"$K8S_TESTENV_APISERVER_ARGS"; fi
   say "starting kube-apiserver $K8S_VERSION on https://127.0.0.1:$APISERVER_PORT"
+  # --endpoint-reconciler-type=none: 1.37 refuses a loopback --advertise-address with the
+  # default (lease) reconciler ("may not be in the loopback range"); upstream's own test server
+  # (cmd/kube-apiserver/app/testing) does the same. The `kubernetes` Service gets no endpoints.
+  # --disable-admission-plugins=ServiceAccount: nothing creates the default ServiceAccount.
   launch kube-apiserver "$APISERVER_BIN" \
     "$(apiserver_marker)" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
     --bind-address=127.0.0.1 \
     --advertise-address=127.0.0.1 \
+    --endpoint-reconciler-type=none \
     --secure-port="$APISERVER_PORT" \
     --service-cluster-ip-range=10.0.0.0/24 \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
@@ -449,8 +461,8 @@ cmd_status() {
       down=1
     fi
   done
-  ready=$(curl -sk -m 3 -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$APISERVER_PORT/readyz" 2>/dev/null || true)
-  printf 'server      https://127.0.0.1:%s  readyz: %s\n' "$APISERVER_PORT" "${ready:-not answering}"
+  ready=$(curl -skf -m 3 -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$APISERVER_PORT/readyz" 2>/dev/null || true)
+  printf 'server      https://127.0.0.1:%s  readyz: %s\n' "$APISERVER_PORT" "${ready:-not ready}"
   printf 'etcd        http://127.0.0.1:%s\n' "$ETCD_PORT"
   printf 'kubeconfig  %s\n' "$KUBECONFIG_FILE"
   printf 'data        %s\n' "$TMP_DIR"

@@ -1,0 +1,311 @@
+/**
+ * The cluster front door: `make deploy` (DRY_RUN=1 prints the plan), `make undeploy`,
+ * `make status`, `make logs FN=…`, `make port-forward`, `make curl-local FN=…`.
+ *
+ *   npx tsx cli/deploy.ts [deploy|undeploy|status|logs|port-forward|curl-local] [--dry-run]
+ *
+ * Environment: REGISTRY (push there instead of kind/minikube), REGISTRY_SKIP_TAG_RESOLVING=1,
+ * PLATFORM (the kustomization of the platform, default platform), FORCE=1 (take over
+ * fields edited by hand), ALL=1 (undeploy Knative and KEDA too), YES=1 (no question),
+ * KUBECONFIG / KUBE_CONTEXT (which cluster), CONTAINER_TOOL (docker|podman), FN, TAIL, FOLLOW.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { CeType } from '../shared/ce-types.ts';
+import { type K8sObject, PIPELINE_NAMESPACE, loadReleases, render, repoRoot, validateObjects } from './manifests.ts';
+import { DeployError, execute } from './deploy/execute.ts';
+import { LocalHost } from './deploy/host.ts';
+import { KubeCluster, currentContext, loadKubeConfig } from './deploy/kube.ts';
+import { OFFSETS_WARNING, PlanError, type PlatformInput, consolesOf, formatPlan, plan, undeployPlan } from './deploy/plan.ts';
+import { portForward } from './deploy/port-forward.ts';
+
+const env = (name: string): string | undefined => (process.env[name] === '' ? undefined : process.env[name]);
+const flag = (name: string): boolean => ['1', 'true', 'yes'].includes((process.env[name] ?? '').toLowerCase());
+const kubeOptions = { ...(env('KUBE_CONTEXT') ? { context: env('KUBE_CONTEXT')! } : {}) };
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function knativeObjects(): K8sObject[] {
+  const objects = render(join(repoRoot, 'knative'));
+  const problems = validateObjects(objects);
+  if (problems.length > 0) throw new PlanError(`knative/ does not validate:\n${problems.map((p) => `  ${p.object}: ${p.message}`).join('\n')}`);
+  return objects;
+}
+
+function platformInput(): PlatformInput {
+  const dir = env('PLATFORM') ?? 'platform';
+  const path = join(repoRoot, dir);
+  if (!existsSync(join(path, 'kustomization.yaml')) && !existsSync(join(path, 'kustomization.yml'))) {
+    return { dir, problem: `${dir}/ has no kustomization.yaml: the platform manifests (Kafka, Elasticsearch, Kibana, Prometheus, Grafana) are not there yet` };
+  }
+  try {
+    return { dir, objects: render(path) };
+  } catch (error) {
+    return { dir, problem: (error as Error).message };
+  }
+}
+
+function namespaceOf(objects: K8sObject[]): string {
+  return objects.find((o) => o.kind === 'Namespace')?.metadata.name ?? PIPELINE_NAMESPACE;
+}
+
+/** kubectl with the same kubeconfig/context as the deploy, output straight to the terminal. */
+function kubectl(args: string[]): Promise<number> {
+  const cluster = new KubeCluster(kubeOptions);
+  return new Promise((resolve) => {
+    const child = spawn(process.env['KUBECTL'] ?? 'kubectl', [...cluster.kubectlArgs, ...args], { stdio: 'inherit' });
+    child.on('error', (error) => {
+      console.error(`kubectl: ${error.message}`);
+      resolve(127);
+    });
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+function requireContext(): void {
+  const loaded = loadKubeConfig(kubeOptions);
+  if (!loaded.kc) throw new DeployError(`no cluster to talk to: ${loaded.why}`);
+}
+
+/** images/<name>.Dockerfile for a project image that is not a plain bundle (function.Dockerfile builds those). */
+function ownDockerfiles(): Record<string, string> {
+  const dir = join(repoRoot, 'images');
+  return Object.fromEntries(
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.Dockerfile') && f !== 'function.Dockerfile')
+      .map((f) => [f.slice(0, -'.Dockerfile'.length), `images/${f}`]),
+  );
+}
+
+function deployPlan() {
+  const context = currentContext(kubeOptions);
+  return { context, steps: plan({
+    version: version(),
+    releases: loadReleases(),
+    kedaObjects: render(join(repoRoot, 'keda')),
+    knativeObjects: knativeObjects(),
+    platform: platformInput(),
+    ...(context ? { context } : {}),
+    ...(env('REGISTRY') ? { registry: env('REGISTRY')! } : {}),
+    registrySkipsTagResolving: flag('REGISTRY_SKIP_TAG_RESOLVING'),
+    force: flag('FORCE'),
+    ...(env('CONTAINER_TOOL') ? { containerTool: env('CONTAINER_TOOL')! } : {}),
+    dockerfiles: ownDockerfiles(),
+  }) };
+}
+
+async function deploy(dryRun: boolean): Promise<void> {
+  const { context, steps } = deployPlan();
+  if (dryRun) {
+    console.log(`make deploy: the plan (${steps.length} steps; DRY_RUN: no cluster is touched)`);
+    console.log(`context: ${context ?? '(none: kubeconfig not found or no current context)'}\n`);
+    console.log(formatPlan(steps));
+    return;
+  }
+  const report = await execute(steps, new KubeCluster(kubeOptions), new LocalHost(repoRoot), { root: repoRoot });
+  console.log(`deployed: ${report.steps} steps; secrets ${report.secrets.map((s) => `${s.name} ${s.outcome}`).join(', ')}`);
+}
+
+/** `make images`: only the image builds of the deploy plan (no cluster needed). */
+async function images(dryRun: boolean): Promise<void> {
+  const steps = deployPlan().steps.filter((s) => ['check:image-tool', 'check:bundles', 'check:platform-images'].includes(s.id) || s.kind === 'build');
+  if (dryRun) {
+    console.log(formatPlan(steps));
+    return;
+  }
+  const unused = () => {
+    throw new DeployError('make images needs no cluster');
+  };
+  const noCluster = { contextName: () => undefined, info: unused, apply: unused, applyUrl: unused, check: unused, getConfigMap: unused, getSecret: unused, createSecret: unused, delete: unused, deleteUrl: unused, access: unused };
+  await execute(steps, noCluster, new LocalHost(repoRoot), { root: repoRoot });
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (flag('YES')) return true;
+  if (!process.stdin.isTTY) {
+    console.error('not a terminal: say YES=1 to go ahead without the question');
+    return false;
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const answer = await rl.question(`${question} [y/N] `);
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
+}
+
+async function undeploy(dryRun: boolean): Promise<void> {
+  const knative = knativeObjects();
+  const steps = undeployPlan({ knativeObjects: knative, platform: platformInput(), releases: loadReleases(), all: flag('ALL') });
+  if (dryRun) {
+    console.log(`make undeploy: the plan (${steps.length} steps; DRY_RUN: no cluster is touched)\n`);
+    console.log(formatPlan(steps));
+    return;
+  }
+  requireContext();
+  const context = currentContext(kubeOptions);
+  console.log(`\nmake undeploy deletes namespace ${namespaceOf(knative)} and everything in it on context ${context}.`);
+  console.log(`\n  WARNING: ${OFFSETS_WARNING}\n`);
+  if (flag('ALL')) console.log('  ALL=1: Knative Serving, Kourier, Eventing, Eventing Kafka and KEDA are uninstalled too.\n');
+  if (!(await confirm('Delete?'))) {
+    console.log('nothing deleted');
+    process.exitCode = 1;
+    return;
+  }
+  await execute(steps, new KubeCluster(kubeOptions), new LocalHost(repoRoot), { root: repoRoot });
+}
+
+async function status(): Promise<void> {
+  requireContext();
+  const ns = namespaceOf(render(join(repoRoot, 'knative')));
+  // kubectl, because it prints each CRD's own columns (READY, URL, consumers, lag, …).
+  const views: [string, string[]][] = [
+    ['Knative Services', ['get', 'ksvc', '-n', ns]],
+    ['sources and sinks', ['get', 'kafkasources.sources.knative.dev,pingsources.sources.knative.dev,kafkasinks.eventing.knative.dev', '-n', ns]],
+    ['consumer groups (consumers = replicas, set by KEDA)', ['get', 'consumergroups.internal.kafka.eventing.knative.dev', '-n', ns]],
+    ['KEDA', ['get', 'scaledobjects.keda.sh,horizontalpodautoscalers', '-n', ns]],
+    ['pods', ['get', 'pods', '-n', ns, '-o', 'wide']],
+  ];
+  let failed = 0;
+  for (const [title, args] of views) {
+    console.log(`\n== ${title}`);
+    if ((await kubectl(args)) !== 0) failed++;
+  }
+  if (failed === views.length) process.exitCode = 1;
+}
+
+function functionName(knative: K8sObject[]): { fn: string; container: string } {
+  const fn = env('FN');
+  const ksvcs = knative.filter((o) => o.kind === 'Service' && o.apiVersion === 'serving.knative.dev/v1');
+  const ksvc = ksvcs.find((k) => k.metadata.name === fn);
+  if (!ksvc) throw new DeployError(`FN must name a function: one of ${ksvcs.map((k) => k.metadata.name).join(', ')}`);
+  const container = (ksvc['spec'] as { template: { spec: { containers: { name?: string }[] } } }).template.spec.containers[0]?.name ?? 'user-container';
+  return { fn: ksvc.metadata.name, container };
+}
+
+async function logs(): Promise<void> {
+  requireContext();
+  const knative = render(join(repoRoot, 'knative'));
+  const { fn, container } = functionName(knative);
+  // The container is named in knative/<fn>.yaml; Knative calls it user-container only when unnamed.
+  const args = ['logs', '-n', namespaceOf(knative), '-l', `serving.knative.dev/service=${fn}`, '-c', container, `--tail=${env('TAIL') ?? '100'}`, '--prefix', '--max-log-requests=20'];
+  if (flag('FOLLOW')) args.push('-f');
+  process.exitCode = await kubectl(args);
+}
+
+async function portForwards(): Promise<void> {
+  requireContext();
+  const cluster = new KubeCluster(kubeOptions);
+  const knative = render(join(repoRoot, 'knative'));
+  const ns = namespaceOf(knative);
+  const platform = platformInput();
+  const consoles = platform.objects ? consolesOf(platform.objects) : [];
+  const forwards = [
+    ...consoles.map((c) => ({ label: c.name, namespace: ns, target: `svc/${c.service}`, remote: c.port, local: c.port < 1024 ? 8000 + c.port : c.port })),
+    { label: 'kourier (public ksvc)', namespace: 'kourier-system', target: 'svc/kourier', remote: 80, local: 8080 },
+    { label: 'kourier-internal (cluster-local ksvc)', namespace: 'kourier-system', target: 'svc/kourier-internal', remote: 80, local: 8081 },
+  ];
+  console.log(`port-forwards on 127.0.0.1 (Ctrl-C stops them):\n`);
+  await Promise.all(
+    forwards.map(async (f) => {
+      const pf = portForward({ kubectlArgs: cluster.kubectlArgs, namespace: f.namespace, target: f.target, remotePort: f.remote, localPort: f.local });
+      try {
+        const port = await pf.ready;
+        console.log(`  ${f.label.padEnd(40)} http://127.0.0.1:${port}`);
+      } catch (error) {
+        console.log(`  ${f.label.padEnd(40)} failed: ${(error as Error).message.split('\n')[0]}`);
+      }
+    }),
+  );
+  const fns = knative.filter((o) => o.kind === 'Service' && o.apiVersion === 'serving.knative.dev/v1');
+  console.log(`\n  functions go through Kourier with their Host header (scale-to-zero included: the activator wakes them):`);
+  for (const k of fns) {
+    const local = k.metadata.labels?.['networking.knative.dev/visibility'] === 'cluster-local';
+    console.log(`    curl -H "Host: ${k.metadata.name}.${ns}${local ? '.svc.cluster.local' : '.<domain from kubectl get ksvc>'}" http://127.0.0.1:${local ? 8081 : 8080} …`);
+  }
+  console.log(`  credentials: kubectl -n ${ns} get secret grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d   (kibana: elasticsearch-credentials)\n`);
+  await new Promise<void>((resolve) => process.on('SIGINT', () => resolve()));
+}
+
+/** One sample CloudEvent per function, for a first curl. */
+export function sampleEvent(fn: string, now = new Date()): { type: string; data: unknown } {
+  const time = now.toISOString();
+  const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000).toISOString();
+  const raw = { event_id: '3b241101-e2bb-4255-8caf-4136c566a962', timestamp: time, user_id: 4321, session_id: 54321, event_type: 'purchase', product_id: 250, price: 19.99, quantity: 3, region: 'EU', device: 'tablet' };
+  switch (fn) {
+    case 'generate':
+      return { type: CeType.generateRequest, data: { count: 10 } };
+    case 'enrich':
+      return { type: CeType.shopEvent, data: raw };
+    case 'index':
+      return { type: CeType.enrichedEvent, data: { ...raw, price_cents: 1999, revenue_cents: 5997, window_start: minute, category: 'books', brand: 'Cyberdyne', hour_of_day: now.getUTCHours(), enriched_at: time } };
+    default:
+      return { type: CeType.windowTouched, data: { window_start: minute } };
+  }
+}
+
+async function curlLocal(): Promise<void> {
+  requireContext();
+  const knative = render(join(repoRoot, 'knative'));
+  const { fn } = functionName(knative);
+  const ns = namespaceOf(knative);
+  // kourier-internal serves every ksvc (public ones too) at <fn>.<ns>.svc.cluster.local, and goes
+  // through the activator when the function is scaled to zero (its private Service has no endpoints then).
+  const target = 'svc/kourier-internal';
+  const hostHeader = `${fn}.${ns}.svc.cluster.local`;
+  const pf = portForward({ kubectlArgs: new KubeCluster(kubeOptions).kubectlArgs, namespace: 'kourier-system', target, remotePort: 80 });
+  const port = await pf.ready;
+  const sample = sampleEvent(fn);
+  const type = env('TYPE') ?? sample.type;
+  const body = env('DATA') ?? JSON.stringify(sample.data);
+  const id = `curl-local-${Date.now()}`;
+  const headers = { host: hostHeader, 'ce-specversion': '1.0', 'ce-type': type, 'ce-source': '/make-curl-local', 'ce-id': id, 'ce-time': new Date().toISOString(), 'content-type': 'application/json' };
+  console.log(`# through ${target} (kubectl -n kourier-system port-forward ${target} ${port}:80)`);
+  console.log(`curl -i http://127.0.0.1:${port} ${Object.entries(headers).map(([k, v]) => `-H '${k}: ${v}'`).join(' ')} -d '${body}'\n`);
+  const { request } = await import('node:http');
+  await new Promise<void>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => {
+        console.log(`HTTP ${res.statusCode}\n${text}`);
+        if ((res.statusCode ?? 500) >= 300) process.exitCode = 1;
+        resolve();
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  pf.stop();
+}
+
+const commands: Record<string, (dryRun: boolean) => Promise<void>> = {
+  deploy,
+  undeploy,
+  images,
+  status,
+  logs,
+  'port-forward': portForwards,
+  'curl-local': curlLocal,
+};
+
+const args = process.argv.slice(2);
+const dryRun = args.includes('--dry-run') || flag('DRY_RUN');
+const command = args.find((a) => !a.startsWith('--')) ?? 'deploy';
+const run = commands[command];
+if (!run) {
+  console.error(`unknown command ${command}: one of ${Object.keys(commands).join(', ')}`);
+  process.exit(2);
+}
+try {
+  await run(dryRun);
+} catch (error) {
+  if (error instanceof DeployError || error instanceof PlanError || (error as Error).name === 'ManifestError') {
+    console.error(`\n${command} failed: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  throw error;
+}
+process.exit(process.exitCode ?? 0);

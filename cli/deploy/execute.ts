@@ -1,0 +1,332 @@
+/**
+ * Carries out a plan, step by step, against a Cluster and a Host. All the control flow of
+ * `make deploy` lives here: retries of applies that fail for a reason that passes (a
+ * webhook not serving yet, a CRD just created), polling waits with a deadline and a clear
+ * message when it passes, create-if-absent Secrets, the choice of docker or podman.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import type { K8sObject } from '../manifests.ts';
+import { registryImage, shipVia } from './plan.ts';
+import { type Action, type Cluster, ClusterError, type Host, type ObjectRef, type ShipVia, type Step, type WaitFor, type WaitStatus, describeRef, describeWait } from './steps.ts';
+
+export class DeployError extends Error {
+  override name = 'DeployError';
+}
+
+export interface ExecuteOptions {
+  /** Where relative paths (bundles, Dockerfile) are resolved and images are built from. */
+  root: string;
+  /** Attempts of one apply/delete that fails with a retryable error. */
+  attempts?: number;
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  pollMs?: number;
+  /** How often a wait still pending says so. */
+  progressEveryMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  /** n random alphanumeric characters. */
+  random?: (length: number) => string;
+}
+
+export interface ExecuteReport {
+  steps: number;
+  secrets: { name: string; outcome: 'created' | 'kept' }[];
+  /** What each release install reported having applied. */
+  applied: Map<string, ObjectRef[]>;
+}
+
+export async function execute(steps: Step[], cluster: Cluster, host: Host, options: ExecuteOptions): Promise<ExecuteReport> {
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const now = options.now ?? Date.now;
+  const random = options.random ?? randomAlphanumeric;
+  const attempts = options.attempts ?? 6;
+  const retryDelayMs = options.retryDelayMs ?? 2000;
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
+  const pollMs = options.pollMs ?? 2000;
+  const progressEveryMs = options.progressEveryMs ?? 15_000;
+  const report: ExecuteReport = { steps: 0, secrets: [], applied: new Map() };
+  let tool: 'docker' | 'podman' | undefined;
+  const width = String(steps.length).length;
+
+  async function withRetries<T>(what: string, run: () => Promise<T>): Promise<T> {
+    let delay = retryDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (error) {
+        const retryable = error instanceof ClusterError && error.retryable;
+        const message = error instanceof Error ? error.message : String(error);
+        if (!retryable) throw new DeployError(`${what}: ${message}`);
+        if (attempt >= attempts) throw new DeployError(`${what}: still failing after ${attempts} attempts: ${message}`);
+        host.log(`      not yet (${firstLine(message)}); again in ${Math.round(delay / 1000)} s`);
+        await sleep(delay);
+        delay = Math.min(delay * 2, maxRetryDelayMs);
+      }
+    }
+  }
+
+  async function wait(waits: WaitFor[], timeoutMs: number): Promise<void> {
+    const deadline = now() + timeoutMs;
+    let lastProgress = now();
+    let pending = waits;
+    for (;;) {
+      const statuses = await Promise.all(
+        pending.map((w) =>
+          cluster.check(w, report.applied).catch((error: unknown): WaitStatus => {
+            // The API server briefly away is "not yet"; anything else is a real problem.
+            if (error instanceof ClusterError && error.retryable) return { done: false, detail: error.message };
+            throw new DeployError(`${describeWait(w)}: ${error instanceof Error ? error.message : String(error)}`);
+          }),
+        ),
+      );
+      const failed = statuses.findIndex((s) => s.failed);
+      if (failed >= 0) throw new DeployError(`${describeWait(pending[failed]!)} failed: ${statuses[failed]!.detail}`);
+      const still = pending.map((w, i) => ({ w, detail: statuses[i]!.detail })).filter((_, i) => !statuses[i]!.done);
+      if (still.length === 0) return;
+      if (now() >= deadline) {
+        throw new DeployError(
+          `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${still.map(({ w, detail }) => `${describeWait(w)} (${detail})`).join('; ')}`,
+        );
+      }
+      if (now() - lastProgress >= progressEveryMs) {
+        lastProgress = now();
+        host.log(`      waiting for ${still.map(({ w, detail }) => `${describeWait(w)}: ${detail}`).join('; ')}`);
+      }
+      pending = still.map(({ w }) => w);
+      await sleep(pollMs);
+    }
+  }
+
+  async function imageTool(): Promise<'docker' | 'podman'> {
+    if (tool) return tool;
+    const found = await host.containerTool();
+    if (!found.tool) throw new DeployError(found.why);
+    tool = found.tool;
+    return tool;
+  }
+
+  async function run(command: string, args: string[]): Promise<string> {
+    const result = await host.run(command, args);
+    if (result.code !== 0) {
+      throw new DeployError(`${command} ${args.join(' ')} failed (exit ${result.code}): ${tail(result.stderr || result.stdout)}`);
+    }
+    return result.stdout;
+  }
+
+  async function ship(image: string, via: ShipVia): Promise<void> {
+    if (via.type === 'from-context') {
+      const resolved = shipVia(cluster.contextName(), undefined);
+      if (resolved.type === 'none' || resolved.type === 'from-context') {
+        throw new DeployError(resolved.type === 'none' ? resolved.why : 'no current kube context to decide where the images go');
+      }
+      return ship(image, resolved);
+    }
+    const t = await imageTool();
+    // kind and minikube read docker's image store directly; from podman they take an archive.
+    const archive = async (): Promise<string> => {
+      const file = join(tmpdir(), `${image.replaceAll(/[/:]/g, '_')}.tar`);
+      await run(t, ['save', '-o', file, image]);
+      return file;
+    };
+    switch (via.type) {
+      case 'kind':
+        if (t === 'docker') await run('kind', ['load', 'docker-image', image, '--name', via.cluster]);
+        else await run('kind', ['load', 'image-archive', await archive(), '--name', via.cluster]);
+        return;
+      case 'minikube':
+        await run('minikube', ['image', 'load', t === 'docker' ? image : await archive(), '-p', via.profile]);
+        return;
+      case 'push': {
+        const [, fn, version] = /\/big-data-pipeline\/([^:/]+):(.+)$/.exec(image) ?? [];
+        if (!fn || !version) throw new DeployError(`cannot derive the registry name of ${image}`);
+        const target = registryImage(via.target, fn, version);
+        await run(t, ['tag', image, target]);
+        await run(t, ['push', target]);
+        return;
+      }
+    }
+  }
+
+  async function perform(action: Action): Promise<string | undefined> {
+    switch (action.type) {
+      case 'check-kubectl':
+        if (!(await host.has('kubectl'))) throw new DeployError('kubectl is not installed: install it (≥ 1.27, it carries kustomize v5) and make sure it is on PATH');
+        return undefined;
+      case 'check-context': {
+        const context = cluster.contextName();
+        if (!context) {
+          throw new DeployError(
+            'no current kube context: create a cluster (e.g. kind create cluster --name bdp) or pick one with kubectl config use-context NAME (KUBECONFIG selects the file)',
+          );
+        }
+        return context;
+      }
+      case 'check-cluster': {
+        const info = await cluster.info().catch((error: unknown) => {
+          throw new DeployError(`cannot reach the cluster of context ${cluster.contextName() ?? '?'}: ${error instanceof Error ? error.message : String(error)}`);
+        });
+        if (info.minor < action.minMinor) {
+          host.log(`      warning: Kubernetes ${info.version} is older than 1.${action.minMinor}; the Knative webhooks refuse to start below their minimum version`);
+        }
+        return `${info.version} at ${info.server}`;
+      }
+      case 'check-image-tool':
+        return imageTool();
+      case 'check-tool':
+        if (!(await host.has(action.tool))) throw new DeployError(`${action.tool} is not installed, and it is needed because ${action.why}`);
+        return undefined;
+      case 'check-files': {
+        const missing = action.paths.filter((p) => !host.exists(join(options.root, p)));
+        if (missing.length > 0) throw new DeployError(`missing ${missing.join(', ')}: ${action.hint}`);
+        return undefined;
+      }
+      case 'fail':
+        throw new DeployError(action.message);
+      case 'apply-url': {
+        const refs = await withRetries(`install ${action.release}`, () => cluster.applyUrl(action.url, { serverSide: action.serverSide }));
+        report.applied.set(action.release, refs);
+        return `${refs.length} objects`;
+      }
+      case 'apply': {
+        if (action.objects.length === 0) return 'nothing to apply';
+        await withRetries(`apply ${summarize(action.objects)}`, () => cluster.apply(action.objects, { force: action.force }));
+        return `${action.objects.length} objects`;
+      }
+      case 'ensure-list': {
+        const data = await withRetries(`read ${action.namespace}/${action.configMap}`, () => cluster.getConfigMap(action.namespace, action.configMap));
+        const current = data?.[action.key] ?? action.whenAbsent;
+        const entries = current.split(',').map((e) => e.trim()).filter(Boolean);
+        const missing = action.entries.filter((e) => !entries.includes(e));
+        if (missing.length === 0) return `already ${current}`;
+        const value = [...entries, ...missing].join(',');
+        const patch: K8sObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: action.configMap, namespace: action.namespace }, data: { [action.key]: value } };
+        await withRetries(`apply ${action.namespace}/${action.configMap}`, () => cluster.apply([patch], { force: true }));
+        return `now ${value}`;
+      }
+      case 'wait':
+        if (action.waits.length === 0) return 'nothing to wait for';
+        await wait(action.waits, action.timeoutMs);
+        return undefined;
+      case 'build-image': {
+        const t = await imageTool();
+        const args = ['build', '-f', action.dockerfile, '--build-arg', `FUNCTION=${action.fn}`, '-t', action.image];
+        // docker (BuildKit) finds <Dockerfile>.dockerignore by itself; podman is told.
+        if (t === 'podman') args.push('--ignorefile', action.ignoreFile);
+        args.push(action.context);
+        await run(t, args);
+        return action.image;
+      }
+      case 'ship-image':
+        await ship(action.image, action.via);
+        return undefined;
+      case 'secret': {
+        const existing = await withRetries(`read Secret ${action.name}`, () => cluster.getSecret(action.namespace, action.name));
+        if (existing) {
+          const missing = Object.keys(action.data).filter((k) => !(k in existing));
+          if (missing.length > 0) host.log(`      warning: ${action.name} exists without ${missing.join(', ')}; left as it is (delete it to have it generated again)`);
+          report.secrets.push({ name: action.name, outcome: 'kept' });
+          return 'exists: kept';
+        }
+        const data = Object.fromEntries(Object.entries(action.data).map(([k, v]) => [k, 'value' in v ? v.value : random(v.random)]));
+        const outcome = await withRetries(`create Secret ${action.name}`, () => cluster.createSecret(action.namespace, action.name, data, action.labels));
+        report.secrets.push({ name: action.name, outcome: outcome === 'created' ? 'created' : 'kept' });
+        return outcome === 'created' ? 'created' : 'created meanwhile by someone else: kept';
+      }
+      case 'summary':
+        printSummary(action, await cluster.access(action.namespace), host);
+        return undefined;
+      case 'message':
+        host.log(`      ${action.text}`);
+        return undefined;
+      case 'delete':
+        for (const ref of action.refs) await withRetries(`delete ${describeRef(ref)}`, () => cluster.delete(ref));
+        return `${action.refs.length} objects`;
+      case 'delete-url':
+        await withRetries('uninstall', () => cluster.deleteUrl(action.url));
+        return undefined;
+    }
+  }
+
+  for (const [i, step] of steps.entries()) {
+    const started = now();
+    host.log(`[${String(i + 1).padStart(width)}/${steps.length}] ${step.kind.padEnd(9)} ${step.id}  ${step.description}`);
+    let outcome: string | undefined;
+    try {
+      outcome = await perform(step.action);
+    } catch (error) {
+      if (error instanceof DeployError) throw new DeployError(`step ${step.id}: ${error.message}`);
+      throw error;
+    }
+    report.steps++;
+    const seconds = (now() - started) / 1000;
+    host.log(`      ok${outcome ? `: ${outcome}` : ''}${seconds >= 1 ? ` (${seconds.toFixed(0)} s)` : ''}`);
+  }
+  return report;
+}
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Alphanumeric, so a value is safe in a URL, a shell script and a config file alike; unbiased (rejection sampling). */
+export function randomAlphanumeric(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248 && out.length < length) out += ALPHANUMERIC[byte % 62];
+    }
+  }
+  return out;
+}
+
+function summarize(objects: K8sObject[]): string {
+  const shown = objects.slice(0, 4).map((o) => `${o.kind}/${o.metadata.name}`);
+  return objects.length > 4 ? `${shown.join(', ')} and ${objects.length - 4} more` : shown.join(', ');
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.slice(0, 200);
+}
+
+function tail(text: string): string {
+  const lines = text.trim().split('\n');
+  return lines.slice(-8).join('\n');
+}
+
+function printSummary(action: Extract<Action, { type: 'summary' }>, access: Awaited<ReturnType<Cluster['access']>>, host: Host): void {
+  const ns = action.namespace;
+  const lines: string[] = ['', `big-data-pipeline is deployed in namespace ${ns}`, '', '  functions (kubectl get ksvc -n ' + ns + '):'];
+  for (const s of action.services) {
+    const live = access.services.find((a) => a.name === s.name);
+    lines.push(`    ${s.name.padEnd(18)} ${(live?.url ?? '(no URL yet)').padEnd(64)} ${s.visibility}${live && !live.ready ? '  NOT READY' : ''}`);
+  }
+  lines.push('', '  credentials (generated once, random; never printed here):');
+  for (const secret of action.secrets) {
+    const key = secret.keys.find((k) => k.includes('password')) ?? secret.keys[0]!;
+    lines.push(`    ${secret.name.padEnd(26)} {${secret.keys.join(', ')}}   kubectl -n ${ns} get secret ${secret.name} -o jsonpath='{.data.${key}}' | base64 -d`);
+  }
+  const generate = action.services.find((s) => s.visibility === 'public');
+  const url = generate && access.services.find((a) => a.name === generate.name)?.url;
+  const host_ = url ? new URL(url).host : generate ? `${generate.name}.${ns}.<domain>` : undefined;
+  const ce = `-H 'ce-specversion: 1.0' -H 'ce-type: dev.bigdatapipeline.generate.request.v1' -H 'ce-source: /curl' -H "ce-id: $(date +%s%N)" -H "ce-time: $(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" -H 'content-type: application/json' -d '{"count": 100}'`;
+  if (host_) {
+    lines.push('', '  try it through Kourier:');
+    const k = access.kourier;
+    if (k?.loadBalancer) lines.push(`    curl -i -H "Host: ${host_}" http://${k.loadBalancer} ${ce}`);
+    if (k?.nodePort && k.nodeAddress) lines.push(`    curl -i -H "Host: ${host_}" http://${k.nodeAddress}:${k.nodePort} ${ce}`);
+    lines.push(
+      '    # from anywhere kubectl works (kind on macOS, remote clusters):',
+      '    kubectl -n kourier-system port-forward svc/kourier 8080:80 &',
+      `    curl -i -H "Host: ${host_}" http://127.0.0.1:8080 ${ce}`,
+    );
+  }
+  lines.push(
+    '',
+    '  cluster-local functions: make curl-local FN=enrich   (a port-forward to svc/kourier-internal with the Host header)',
+    `  consoles: make port-forward   (${action.consoles.map((c) => c.name).join(', ') || 'the platform Services'})`,
+    '  more: make status · make logs FN=enrich · make watch TARGET=cluster · make load TARGET=cluster',
+    '',
+  );
+  for (const line of lines) host.log(line);
+}

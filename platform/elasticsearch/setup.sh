@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Elasticsearch users for the pipeline, run by the elasticsearch-setup Job as the superuser
+# elastic. Idempotent: every call PUTs the whole desired state, so a re-run after the deploy
+# tool rotated a Secret brings Elasticsearch in line with it.
+#
+#  - kibana_system gets the password from the kibana-credentials Secret (Kibana 8 refuses to
+#    run as elastic; notes/platform.md §2, option A).
+#  - The pipeline's own user (elasticsearch-credentials: username, password) gets a role
+#    limited to the pipeline's indices: the functions, the web dashboard and the exporter
+#    share it, and none of them needs more than this.
+set -euo pipefail
+
+es=$ELASTICSEARCH_URL
+auth=(-u "elastic:$ELASTIC_PASSWORD")
+response=${TMPDIR:-/tmp}/response.json
+
+json_string() { # a JSON string literal of $1
+  local s=${1//\\/\\\\}
+  s=${s//\"/\\\"}
+  printf '"%s"' "$s"
+}
+
+call() { # method path body
+  local code
+  code=$(curl -sS -o "$response" -w '%{http_code}' "${auth[@]}" -X "$1" "$es$2" \
+    -H 'Content-Type: application/json' --data-binary "$3")
+  if [[ $code != 2* ]]; then
+    echo "$1 $2 answered $code: $(cat "$response")" >&2
+    return 1
+  fi
+  echo "$1 $2: $code"
+}
+
+until curl -fsS -o /dev/null "${auth[@]}" "$es/_cluster/health?wait_for_status=yellow&timeout=10s"; do
+  echo "waiting for Elasticsearch at $es"
+  sleep 5
+done
+
+call POST /_security/user/kibana_system/_password "{\"password\":$(json_string "$KIBANA_SYSTEM_PASSWORD")}"
+
+if [[ $PIPELINE_USERNAME == elastic ]]; then
+  echo "elasticsearch-credentials names the superuser elastic: no pipeline user to create"
+  exit 0
+fi
+
+indices=""
+IFS=',' read -ra names <<< "$PIPELINE_INDICES"
+for name in "${names[@]}"; do indices+="${indices:+,}$(json_string "$name")"; done
+
+# cluster: monitor (cluster health in ensureIndices, node stats for the exporter),
+# manage_index_templates (ensureIndices puts the index templates).
+# indices: create_index + write (bulk, op_type create, external versions), read (searches,
+# aggregations), view_index_metadata, maintenance (refresh before a recompute),
+# monitor (index stats for the exporter).
+call PUT /_security/role/big-data-pipeline "{
+  \"cluster\": [\"monitor\", \"manage_index_templates\"],
+  \"indices\": [{
+    \"names\": [$indices],
+    \"privileges\": [\"create_index\", \"write\", \"read\", \"view_index_metadata\", \"maintenance\", \"monitor\"]
+  }]
+}"
+
+call PUT "/_security/user/$PIPELINE_USERNAME" "{
+  \"password\": $(json_string "$PIPELINE_PASSWORD"),
+  \"roles\": [\"big-data-pipeline\"],
+  \"full_name\": \"big-data-pipeline functions, dashboard and exporter\"
+}"
