@@ -195,6 +195,9 @@ async function logs(): Promise<void> {
   process.exitCode = await kubectl(args);
 }
 
+/** Local ports of the consoles: their usual ports, and 8090 for the dashboard (8080/8081 are Kourier's). */
+const CONSOLE_PORTS: Record<string, number> = { kibana: 5601, grafana: 3000, prometheus: 9090, dashboard: 8090 };
+
 async function portForwards(): Promise<void> {
   requireContext();
   const cluster = new KubeCluster(kubeOptions);
@@ -203,7 +206,7 @@ async function portForwards(): Promise<void> {
   const platform = platformInput();
   const consoles = platform.objects ? consolesOf(platform.objects) : [];
   const forwards = [
-    ...consoles.map((c) => ({ label: c.name, namespace: ns, target: `svc/${c.service}`, remote: c.port, local: c.port < 1024 ? 8000 + c.port : c.port })),
+    ...consoles.map((c) => ({ label: c.name, namespace: ns, target: `svc/${c.service}`, remote: c.port, local: CONSOLE_PORTS[c.name] ?? c.port })),
     { label: 'kourier (public ksvc)', namespace: 'kourier-system', target: 'svc/kourier', remote: 80, local: 8080 },
     { label: 'kourier-internal (cluster-local ksvc)', namespace: 'kourier-system', target: 'svc/kourier-internal', remote: 80, local: 8081 },
   ];
