@@ -36,6 +36,12 @@ export interface PipelineTarget {
   sources(): Promise<SourceView[]>;
   /** Recent scaling decisions and notable events, newest last. */
   events(): Promise<string[]>;
+  /** How many records were ever produced to a topic (for rates). */
+  topicEnd(topic: string): Promise<number>;
+}
+
+async function endOf(admin: Admin, topic: string): Promise<number> {
+  return (await admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + Number(o.high), 0);
 }
 
 const LOCAL_STATE_FILE = resolve(import.meta.dirname, '../.run/dev/state.json');
@@ -74,6 +80,18 @@ export class LocalTarget implements PipelineTarget {
         deadLettered: s.deadLettered,
       };
     });
+  }
+
+  #admin: Promise<Admin> | undefined;
+
+  async topicEnd(topic: string): Promise<number> {
+    this.#admin ??= (async () => {
+      const admin = new Kafka({ clientId: 'watch', brokers: [this.kafkaBrokers], connectionTimeout: 2000, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      return admin;
+    })();
+    this.#admin.catch(() => (this.#admin = undefined));
+    return endOf(await this.#admin, topic);
   }
 
   async events(): Promise<string[]> {
@@ -317,6 +335,10 @@ export class ClusterTarget implements PipelineTarget {
   }
 
   /** Recent Kubernetes events of the namespace: HPA rescales, KEDA, revisions, pods. */
+  async topicEnd(topic: string): Promise<number> {
+    return endOf(await this.#kafkaAdmin(), topic);
+  }
+
   async events(): Promise<string[]> {
     const core = this.#kube.kubeConfig.makeApiClient(k8s.CoreV1Api);
     const list = await core.listNamespacedEvent({ namespace: this.#namespace });

@@ -3,23 +3,15 @@
  * (KEDA/HPA), function instances (KPA), events/s into its topic and out to its function,
  * dead letters. Per recent window: status, events, late events and the aggregate revision.
  */
-import { brokersOf } from '../shared/config.ts';
 import { createEsClient } from '../shared/elasticsearch.ts';
-import { createKafka } from '../shared/kafka.ts';
 import { targetFromEnv } from './target.ts';
 
 const target = targetFromEnv();
-const admin = createKafka({ brokers: brokersOf(target.kafkaBrokers), clientId: 'watch', connectionTimeoutMs: 2000 }).admin();
 const es = createEsClient({ url: target.elasticsearchUrl, requestTimeoutMs: 2000 });
 const aggregatesIndex = process.env['AGGREGATES_INDEX'] ?? 'events-aggregated';
 const once = process.env['ONCE'] === '1';
 
 const previous = new Map<string, { at: number; produced: number; delivered: number }>();
-
-async function topicEnd(topic: string): Promise<number> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  return offsets.reduce((sum, o) => sum + Number(o.high), 0);
-}
 
 interface WindowRow {
   window: string;
@@ -50,21 +42,22 @@ async function windows(): Promise<WindowRow[]> {
   return [...rows.values()].slice(0, 6);
 }
 
-const pad = (v: unknown, n: number) => String(v).padStart(n);
+/** Unknown numbers (not measurable on this target) print as '-'. */
+const pad = (v: unknown, n: number) => (typeof v === 'number' && !Number.isFinite(v) ? '-' : String(v)).padStart(n);
 
 async function render(): Promise<string> {
   const now = Date.now();
   const lines: string[] = [`big-data-pipeline · ${target.name} · ${new Date(now).toISOString().slice(0, 19)}Z   (Ctrl-C to quit)`, ''];
   lines.push(`${'source'.padEnd(18)}${pad('lag', 9)}${pad('consumers', 11)}${pad('instances', 11)}${pad('in/s', 9)}${pad('out/s', 9)}${pad('dead', 7)}`);
   for (const s of await target.sources()) {
-    const produced = await topicEnd(s.topic.split(',')[0]!).catch(() => NaN);
+    const produced = await target.topicEnd(s.topic.split(',')[0]!).catch(() => NaN);
     const before = previous.get(s.name);
     const secs = before ? (now - before.at) / 1000 : 0;
     const inRate = before && secs > 0 ? (produced - before.produced) / secs : 0;
     const outRate = before && secs > 0 ? (s.delivered - before.delivered) / secs : 0;
     previous.set(s.name, { at: now, produced, delivered: s.delivered });
     lines.push(
-      `${`${s.name} ← ${s.topic}`.padEnd(18).slice(0, 18)}${pad(s.lag, 9)}${pad(`${s.consumers}/${s.maxConsumers}`, 11)}${pad(s.instances, 11)}${pad(inRate.toFixed(0), 9)}${pad(outRate.toFixed(0), 9)}${pad(s.deadLettered, 7)}`,
+      `${`${s.name} ← ${s.topic}`.padEnd(18).slice(0, 18)}${pad(s.lag, 9)}${pad(`${s.consumers}/${s.maxConsumers}`, 11)}${pad(s.instances, 11)}${pad(Math.round(inRate), 9)}${pad(Math.round(outRate), 9)}${pad(s.deadLettered, 7)}`,
     );
   }
   lines.push('', `${'window'.padEnd(26)}${'status'.padEnd(8)}${pad('events', 8)}${pad('late', 6)}${pad('revision', 10)}`);
@@ -75,7 +68,6 @@ async function render(): Promise<string> {
   return lines.join('\n');
 }
 
-await admin.connect();
 for (let frame = 0; ; frame++) {
   let screen: string;
   try {
@@ -95,5 +87,5 @@ for (let frame = 0; ; frame++) {
   process.stdout.write(`\x1b[H\x1b[2J${screen}\n`);
   await new Promise((r) => setTimeout(r, 1000));
 }
-await admin.disconnect();
 await es.close();
+process.exit(0);
