@@ -1,14 +1,16 @@
-// Builds one self-contained bundle per function into dist/<name>/index.mjs: the bundle is
-// the whole app (no node_modules at run time), which is what the function images copy.
+// Builds one self-contained bundle per function into dist/<name>/index.mjs, and the web
+// dashboard into dist/dashboard/index.mjs: the bundle is the whole app (no node_modules at
+// run time), which is what the images copy.
 import { build } from 'esbuild';
 import { readdirSync, statSync } from 'node:fs';
 
 const functions = readdirSync('functions').filter((name) => statSync(`functions/${name}`).isDirectory());
+const apps = [...functions.map((name) => [name, `functions/${name}/main.ts`]), ['dashboard', 'dashboard/main.ts']];
 
 await Promise.all(
-  functions.map((name) =>
+  apps.map(([name, entry]) =>
     build({
-      entryPoints: [`functions/${name}/main.ts`],
+      entryPoints: [entry],
       outfile: `dist/${name}/index.mjs`,
       bundle: true,
       platform: 'node',
@@ -23,4 +25,4 @@ await Promise.all(
     }),
   ),
 );
-console.log(`built ${functions.map((f) => `dist/${f}/index.mjs`).join(', ')}`);
+console.log(`built ${apps.map(([name]) => `dist/${name}/index.mjs`).join(', ')}`);

@@ -21,8 +21,8 @@ import { generateEvents, planFromRequest } from '../functions/generate/generate.
 const CONCURRENCY = 50;
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 10_000);
 const WARMUP = 1_000;
-const KAFKA_PORT = 39092;
-const ES_PORT = 39200;
+const KAFKA_PORT = 49092;
+const ES_PORT = 49200;
 const infraEnv = {
   ...process.env,
   KAFKA_PORT: String(KAFKA_PORT),
@@ -112,7 +112,7 @@ async function drive(port: number, batch: Encoded[]): Promise<number> {
 }
 
 async function measure(name: 'enrich' | 'index', batchMaxItems: number, run: number): Promise<number> {
-  const port = 39500 + run;
+  const port = 49500 + run;
   const child = await startFunction(name, port, batchMaxItems);
   try {
     const warm = events(run * 2, WARMUP);

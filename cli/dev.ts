@@ -13,6 +13,7 @@ const root = resolve(import.meta.dirname, '..');
 const KAFKA_PORT = Number(process.env['KAFKA_PORT'] ?? 19092);
 const ES_PORT = Number(process.env['ES_PORT'] ?? 19200);
 const BASE_PORT = Number(process.env['DEV_BASE_PORT'] ?? 8080);
+const DASHBOARD_PORT = Number(process.env['DASHBOARD_PORT'] ?? 8090);
 const infraEnv = {
   ...process.env,
   KAFKA_PORT: String(KAFKA_PORT),
@@ -43,6 +44,7 @@ const runtime = new DevRuntime({
   elasticsearchUrl,
   basePort: BASE_PORT,
   stateDir: resolve(root, '.run/dev'),
+  dashboardPort: DASHBOARD_PORT,
   log: (m) => console.log(`  ${new Date().toISOString().slice(11, 19)} ${m}`),
 });
 
@@ -66,6 +68,7 @@ console.log(`
 big-data-pipeline is running locally (topology read from knative/ and keda/)
 
   functions:      ${state.services.map((s) => `${s.name} ${s.url}`).join('\n                  ')}
+  dashboard:      ${runtime.dashboardUrl}   (live totals, revenue by region, event mix, health)
   kafka:          ${kafkaBrokers}
   elasticsearch:  ${elasticsearchUrl}   (indices: events, events-aggregated)
   logs:           .run/dev/logs/<function>.log     watch it: make watch

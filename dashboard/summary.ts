@@ -41,7 +41,6 @@ export function summaryRequest(index: string, range: Range): estypes.SearchReque
     aggs: {
       events: sum('count'),
       revenue_cents: sum('revenue_cents'),
-      quantity: sum('quantity'),
       late_events: sum('late_events'),
       last_computed_at: { max: { field: 'computed_at' } },
       by_type: {
@@ -91,7 +90,7 @@ export interface Health {
 export interface Summary {
   generated_at: string;
   range: { minutes: number; from: string; to: string };
-  totals: { events: number; revenue_cents: number; purchases: number; quantity: number; late_events: number };
+  totals: { events: number; revenue_cents: number; purchases: number; late_events: number };
   windows: { open: number; final: number; last_computed_at: string | null };
   revenue_per_minute: { minutes: string[]; regions: RegionSeries[] };
   event_types: { event_type: string; events: number; revenue_cents: number }[];
@@ -108,7 +107,6 @@ interface SumBuckets {
 interface Aggregations {
   events?: Value;
   revenue_cents?: Value;
-  quantity?: Value;
   late_events?: Value;
   last_computed_at?: Value;
   by_type?: { buckets: ({ key: string } & SumBuckets)[] };
@@ -178,7 +176,6 @@ export function summaryOf(response: Pick<estypes.SearchResponse, 'aggregations'>
       events: int(aggs.events),
       revenue_cents: int(aggs.revenue_cents),
       purchases: eventTypes.find((t) => t.event_type === 'purchase')?.events ?? 0,
-      quantity: int(aggs.quantity),
       late_events: int(aggs.late_events),
     },
     windows: { open, final, last_computed_at: iso(time(aggs.last_computed_at)) },

@@ -35,7 +35,7 @@ export function formatPercent(part: number, total: number): string {
 }
 
 /**
- * A y axis for values up to `max`: a round step (1, 2 or 5 × 10^n) so that about `ticks`
+ * A y axis for values up to `max`: a round step (1, 2, 2.5 or 5 × 10^n) so that about `ticks`
  * steps cover `max`. An empty chart still gets an axis.
  */
 export function niceScale(max: number, ticks: number): { max: number; step: number } {
@@ -43,7 +43,7 @@ export function niceScale(max: number, ticks: number): { max: number; step: numb
   const rough = max / ticks;
   const magnitude = 10 ** Math.floor(Math.log10(rough));
   const residual = rough / magnitude;
-  const step = (residual <= 1 ? 1 : residual <= 2 ? 2 : residual <= 5 ? 5 : 10) * magnitude;
+  const step = (residual <= 1 ? 1 : residual <= 2 ? 2 : residual <= 2.5 ? 2.5 : residual <= 5 ? 5 : 10) * magnitude;
   return { max: Math.ceil(max / step - 1e-9) * step, step };
 }
 

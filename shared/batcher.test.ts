@@ -45,32 +45,55 @@ describe('MicroBatcher', () => {
     expect(batcher.pending).toBe(0);
   });
 
-  it('does not flush fewer than maxItems items before maxWaitMs, and flushes them right at maxWaitMs', async () => {
+  it('flushes at once when no batch is in flight, gathering the items of the same turn', async () => {
     const { fn, batches } = recordingFlush();
     const batcher = new MicroBatcher(fn, { maxItems: 10, maxWaitMs: 20 });
     const a = batcher.add(1);
-    await vi.advanceTimersByTimeAsync(10);
     const b = batcher.add(2);
-    await vi.advanceTimersByTimeAsync(9);
     expect(batches).toEqual([]);
-    expect(batcher.pending).toBe(2);
-    // The timer started with the first item, not the second.
-    await vi.advanceTimersByTimeAsync(1);
+    await vi.advanceTimersByTimeAsync(0);
     expect(batches).toEqual([[1, 2]]);
     await expect(a).resolves.toBe(10);
     await expect(b).resolves.toBe(20);
   });
 
-  it('starts a new timer for the next batch after a flush', async () => {
-    const { fn, batches } = recordingFlush();
+  it('while a batch is in flight, gathers the next one until it settles (no fewer-than-maxItems flush before that)', async () => {
+    const gate = deferred<void>();
+    const batches: number[][] = [];
+    const fn: FlushFn<number, number> = async (items) => {
+      batches.push([...items]);
+      if (batches.length === 1) await gate.promise;
+      return items.map((i) => ({ ok: true, value: i }));
+    };
+    const batcher = new MicroBatcher(fn, { maxItems: 10, maxWaitMs: 1000 });
+    void batcher.add(1);
+    await vi.advanceTimersByTimeAsync(0);
+    void batcher.add(2);
+    void batcher.add(3);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(batches).toEqual([[1]]);
+    gate.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([[1], [2, 3]]);
+  });
+
+  it('flushes at maxWaitMs even while an earlier batch is still in flight', async () => {
+    const gate = deferred<void>();
+    const batches: number[][] = [];
+    const fn: FlushFn<number, number> = async (items) => {
+      batches.push([...items]);
+      if (batches.length === 1) await gate.promise;
+      return items.map((i) => ({ ok: true, value: i }));
+    };
     const batcher = new MicroBatcher(fn, { maxItems: 10, maxWaitMs: 20 });
     void batcher.add(1);
-    await vi.advanceTimersByTimeAsync(20);
+    await vi.advanceTimersByTimeAsync(0);
     void batcher.add(2);
     await vi.advanceTimersByTimeAsync(19);
     expect(batches).toEqual([[1]]);
     await vi.advanceTimersByTimeAsync(1);
     expect(batches).toEqual([[1], [2]]);
+    gate.resolve();
   });
 
   it('settles each caller with the outcome of its own item when a batch mixes successes and failures', async () => {
@@ -237,12 +260,10 @@ describe('MicroBatcher', () => {
 });
 
 describe('MicroBatcher with real timers', () => {
-  it('flushes a partial batch after a short real maxWaitMs', async () => {
+  it('with real timers: an idle batcher answers a partial batch without waiting for maxWaitMs', async () => {
     const { fn, batches } = recordingFlush();
-    const batcher = new MicroBatcher(fn, { maxItems: 100, maxWaitMs: 5 });
-    const started = Date.now();
+    const batcher = new MicroBatcher(fn, { maxItems: 100, maxWaitMs: 10_000 });
     await expect(Promise.all([batcher.add(1), batcher.add(2)])).resolves.toEqual([10, 20]);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(4);
     expect(batches).toEqual([[1, 2]]);
   });
 });

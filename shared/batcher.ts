@@ -1,7 +1,10 @@
 /**
  * Micro-batcher: requests park their item on a shared batch that flushes at `maxItems`
- * or `maxWaitMs`, whichever comes first. Each caller's promise settles with the outcome of
- * its own item, so one request can fail while the rest of its batch succeeds.
+ * or `maxWaitMs`, whichever comes first — and at once when no batch is in flight, because
+ * then waiting buys nothing: items that arrive while a batch is in flight join the next one
+ * (which goes out when that batch settles), so batches grow with the load and an idle
+ * batcher adds no delay. Each caller's promise settles with the outcome of its own item, so
+ * one request can fail while the rest of its batch succeeds.
  */
 export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
@@ -24,6 +27,7 @@ interface Pending<T, R> {
 export class MicroBatcher<T, R> {
   #pending: Pending<T, R>[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #soon: NodeJS.Immediate | undefined;
   #inFlight = new Set<Promise<void>>();
   #closed = false;
 
@@ -40,7 +44,16 @@ export class MicroBatcher<T, R> {
     return new Promise<R>((resolve, reject) => {
       this.#pending.push({ item, resolve, reject });
       if (this.#pending.length >= this.options.maxItems) this.flush();
+      else if (this.#inFlight.size === 0) this.#flushSoon();
       else if (!this.#timer) this.#timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
+    });
+  }
+
+  /** Flushes after the current turn of the event loop, so items arriving together share a batch. */
+  #flushSoon(): void {
+    this.#soon ??= setImmediate(() => {
+      this.#soon = undefined;
+      void this.flush();
     });
   }
 
@@ -50,13 +63,21 @@ export class MicroBatcher<T, R> {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+    if (this.#soon) {
+      clearImmediate(this.#soon);
+      this.#soon = undefined;
+    }
     if (this.#pending.length === 0) return Promise.resolve();
     const batch = this.#pending;
     this.#pending = [];
     this.options.onFlush?.(batch.length);
     const run = this.#settle(batch);
     this.#inFlight.add(run);
-    void run.finally(() => this.#inFlight.delete(run));
+    void run.finally(() => {
+      this.#inFlight.delete(run);
+      // What gathered while this batch was out goes next.
+      if (this.#pending.length > 0 && this.#inFlight.size === 0) this.#flushSoon();
+    });
     return run;
   }
 

@@ -4,7 +4,8 @@
  * a cron timer, and the scaling decisions of KEDA, the HPA and the KPA are taken from the
  * same annotations with the same formulas as on a cluster.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { brokersOf } from '../../shared/config.ts';
@@ -38,6 +39,8 @@ export interface RuntimeOptions {
   only?: string[];
   /** Suffix for every topic, consumer group and index, so several runtimes can share one platform (tests). */
   isolate?: string;
+  /** Also run the web dashboard (dist/dashboard) on this port: one process, replaced if it dies. */
+  dashboardPort?: number;
   log?: (message: string) => void;
 }
 
@@ -134,6 +137,7 @@ export class DevRuntime {
   #deadLetterProducer: EventProducer | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stepping = false;
+  #dashboard: WebApp | undefined;
   readonly clock: Clock;
 
   constructor(private readonly options: RuntimeOptions) {
@@ -214,8 +218,26 @@ export class DevRuntime {
       }
     }
 
+    if (options.dashboardPort !== undefined) {
+      const index = (name: string) => (options.isolate ? `${name}-${options.isolate}` : name);
+      this.#dashboard = new WebApp({
+        name: 'dashboard',
+        entry: join(options.root, 'dist', 'dashboard', 'index.mjs'),
+        port: options.dashboardPort,
+        env: { ELASTICSEARCH_URL: options.elasticsearchUrl, AGGREGATES_INDEX: index('events-aggregated'), ...options.env },
+        logDir: join(options.stateDir, 'logs'),
+        onEvent: (m) => this.log(m),
+      });
+      this.#dashboard.start();
+    }
+
     this.#timer = setInterval(() => void this.step(), options.scalingTickMs ?? 1000);
     await this.step();
+  }
+
+  /** Where the web dashboard listens, when it runs. */
+  get dashboardUrl(): string | undefined {
+    return this.#dashboard?.url;
   }
 
   /** One scaling step: read lag, let KEDA/HPA decide consumers and the KPA decide instances. */
@@ -291,10 +313,12 @@ export class DevRuntime {
 
   async stop(): Promise<void> {
     for (const pool of this.pools.values()) pool.markStopping();
+    this.#dashboard?.markStopping();
     if (this.#timer) clearInterval(this.#timer);
     for (const ping of this.#pings) ping.stop();
     await Promise.all([...this.dispatchers.values()].map((d) => d.stop()));
     await Promise.all([...this.pools.values()].map((p) => p.stop()));
+    await this.#dashboard?.stop();
     await this.#deadLetterProducer?.close();
     await this.#admin?.disconnect();
   }
@@ -322,5 +346,59 @@ export class DevRuntime {
   #writeState(): void {
     mkdirSync(this.options.stateDir, { recursive: true });
     writeFileSync(join(this.options.stateDir, 'state.json'), JSON.stringify(this.state(), null, 1));
+  }
+}
+
+/** A long-lived web app beside the functions (the dashboard): one process, not a pool; replaced if it dies. */
+class WebApp {
+  #child: ChildProcess | undefined;
+  #stopped = false;
+
+  constructor(
+    private readonly options: { name: string; entry: string; port: number; env: Record<string, string>; logDir: string; onEvent: (m: string) => void },
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.options.port}`;
+  }
+
+  start(): void {
+    if (this.#stopped) return;
+    const { name, entry, port, env, logDir } = this.options;
+    mkdirSync(logDir, { recursive: true });
+    const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+    const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', POD_NAME: `${name}-0` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    this.#child = child;
+    child.once('exit', (code, signal) => {
+      log.end();
+      if (this.#stopped) return;
+      this.options.onEvent(`${name} exited (${signal ?? code}); starting a replacement`);
+      // A pause, so a process that cannot start (port taken) does not spin.
+      setTimeout(() => this.start(), 1000).unref();
+    });
+  }
+
+  /** From now on an exit is not replaced (Ctrl-C reaches the child too). */
+  markStopping(): void {
+    this.#stopped = true;
+  }
+
+  stop(): Promise<void> {
+    this.#stopped = true;
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
   }
 }

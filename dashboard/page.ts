@@ -1,0 +1,357 @@
+/**
+ * The dashboard page: one self-contained HTML document (inline CSS and script, no CDN, no
+ * framework, no web fonts) that fetches `api/summary` every REFRESH_INTERVAL_MS and draws
+ * the totals, an SVG stacked-bar chart, the event-type mix and the pipeline's health.
+ * Every value from the server is set as text (textContent / SVG attributes), never as HTML.
+ * The inline script and style are allowed by hash in the Content-Security-Policy.
+ */
+import { createHash } from 'node:crypto';
+import { browserHelpers } from './view.ts';
+
+const style = `
+:root { color-scheme: light; --ink: #0f172a; --muted: #475569; --line: #cbd5e1; --panel: #ffffff; --bg: #f1f5f9; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--ink); font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+header { display: flex; align-items: center; gap: 16px; padding: 10px 24px; background: #0f172a; color: #f8fafc; }
+header h1 { margin: 0; font-size: 18px; font-weight: 600; flex: 1; }
+header label { font-size: 13px; color: #e2e8f0; }
+header select { margin-left: 6px; font: inherit; padding: 2px 4px; border-radius: 4px; border: 1px solid #94a3b8; background: #1e293b; color: #f8fafc; }
+#updated { font-size: 13px; color: #cbd5e1; font-variant-numeric: tabular-nums; min-width: 150px; text-align: right; }
+.pill { display: inline-block; padding: 3px 10px; border-radius: 999px; font-weight: 600; font-size: 13px; border: 1px solid transparent; }
+.pill[data-status="live"] { background: #dcfce7; color: #14532d; border-color: #86efac; }
+.pill[data-status="stale"] { background: #fef3c7; color: #713f12; border-color: #fcd34d; }
+.pill[data-status="down"], .pill[data-status="offline"] { background: #fee2e2; color: #7f1d1d; border-color: #fca5a5; }
+.pill[data-status="no-data"], .pill[data-status="loading"] { background: #e2e8f0; color: #1e293b; border-color: #94a3b8; }
+main { padding: 16px 24px; display: grid; gap: 16px; }
+main.stale .totals, main.stale .panel { opacity: 0.55; }
+.totals { display: grid; grid-template-columns: repeat(5, 1fr); gap: 12px; margin: 0; }
+.card { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
+.card dt { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: 0.04em; }
+.card dd { margin: 2px 0 0; font-size: 26px; font-weight: 650; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.card dd small { font-size: 13px; font-weight: 500; color: var(--muted); }
+.grid { display: grid; grid-template-columns: minmax(0, 2.2fr) minmax(0, 1fr); gap: 16px; align-items: start; }
+.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
+.panel h2 { margin: 0 0 8px; font-size: 15px; font-weight: 600; }
+.panel h2 small { font-weight: 400; color: var(--muted); }
+.side { display: grid; gap: 16px; }
+.legend { display: flex; flex-wrap: wrap; gap: 6px 18px; margin: 0 0 6px; padding: 0; list-style: none; font-size: 13px; font-variant-numeric: tabular-nums; }
+.legend li { display: flex; align-items: center; gap: 6px; }
+.swatch { width: 12px; height: 12px; border-radius: 2px; display: inline-block; }
+#chart { width: 100%; height: auto; display: block; }
+#chart text { font-size: 11px; fill: #334155; font-variant-numeric: tabular-nums; }
+#chart .grid-line { stroke: #e2e8f0; }
+#chart .axis { stroke: #64748b; }
+details { margin-top: 6px; font-size: 13px; }
+details summary { cursor: pointer; color: #1e40af; }
+.table-wrap { max-height: 220px; overflow: auto; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; width: 100%; }
+th, td { padding: 2px 8px; text-align: right; border-bottom: 1px solid #e2e8f0; }
+th:first-child, td:first-child { text-align: left; }
+.mix { list-style: none; margin: 0; padding: 0; display: grid; gap: 8px; }
+.mix .row { display: flex; justify-content: space-between; font-size: 13px; font-variant-numeric: tabular-nums; }
+.mix .name { font-weight: 600; }
+.mix .track { height: 10px; background: #e2e8f0; border-radius: 5px; overflow: hidden; margin-top: 3px; }
+.mix .bar { height: 100%; background: #334155; }
+.health { margin: 0; display: grid; grid-template-columns: auto 1fr; gap: 6px 12px; font-size: 13px; font-variant-numeric: tabular-nums; }
+.health dt { color: var(--muted); }
+.health dd { margin: 0; }
+.ok { color: #166534; font-weight: 600; }
+.bad { color: #991b1b; font-weight: 600; }
+.warn { color: #854d0e; font-weight: 600; }
+#health-note { margin: 8px 0 0; font-size: 12px; color: var(--muted); }
+.sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+a { color: #1e40af; }
+.noscript { padding: 0 24px; }
+`;
+
+/** The page's own code; the helpers from view.ts are prepended (see `script`). */
+const client = `
+const COLORS = { US: '#1d4ed8', EU: '#c2410c', ASIA: '#047857', SA: '#7e22ce' };
+const EXTRA_COLORS = ['#475569', '#a16207', '#be123c', '#0e7490'];
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const byId = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+let minutes = Number(params.get('minutes')) || 60;
+let lastStatus = '';
+
+function node(tag, attrs, text, ns) {
+  const e = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+const svgNode = (tag, attrs, text) => node(tag, attrs, text, SVG_NS);
+const setText = (id, text) => { byId(id).textContent = text; };
+const pad2 = (n) => String(n).padStart(2, '0');
+const hhmm = (iso) => { const d = new Date(iso); return pad2(d.getHours()) + ':' + pad2(d.getMinutes()); };
+const hhmmss = (iso) => { const d = new Date(iso); return hhmm(iso) + ':' + pad2(d.getSeconds()); };
+function colorOf(region, i) { return COLORS[region] || EXTRA_COLORS[i % EXTRA_COLORS.length]; }
+
+const STATUS_TEXT = { live: 'Live', stale: 'Stale', 'no-data': 'No data yet', down: 'Elasticsearch down', offline: 'Dashboard offline', loading: 'Loading…' };
+function setStatus(status) {
+  const pill = byId('status');
+  pill.dataset.status = status;
+  pill.textContent = STATUS_TEXT[status] || status;
+  if (status !== lastStatus) { setText('announce', 'Pipeline status: ' + (STATUS_TEXT[status] || status)); lastStatus = status; }
+}
+
+function renderTotals(s) {
+  setText('total-events', formatCount(s.totals.events));
+  setText('total-revenue', formatCents(s.totals.revenue_cents));
+  setText('total-purchases', formatCount(s.totals.purchases));
+  setText('total-late', formatCount(s.totals.late_events));
+  setText('windows-open', formatCount(s.windows.open));
+  setText('windows-final', formatCount(s.windows.final));
+  for (const e of document.querySelectorAll('.range-label')) e.textContent = 'last ' + s.range.minutes + ' min';
+}
+
+function renderChart(series) {
+  const W = 860, H = 300, L = 72, R = 10, T = 10, B = 26;
+  const regions = series.regions;
+  const n = series.minutes.length;
+  const { bands, totals } = stack(regions.map((r) => r.revenue_cents));
+  const scale = niceScale(Math.max(0, ...totals), 5);
+  const y = (v) => T + (H - T - B) * (1 - v / scale.max);
+  const slot = (W - L - R) / Math.max(1, n);
+  const plot = byId('plot');
+  plot.replaceChildren();
+  for (let v = 0; v <= scale.max + 1e-9; v += scale.step) {
+    plot.append(svgNode('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: v === 0 ? 'axis' : 'grid-line' }));
+    plot.append(svgNode('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, formatCents(v).replace(/\\.00$/, '')));
+  }
+  const every = Math.max(1, Math.ceil(n / 8 / 5) * 5);
+  series.minutes.forEach((m, i) => {
+    const d = new Date(m);
+    if (d.getMinutes() % every === 0 || (n <= 10)) {
+      plot.append(svgNode('line', { x1: L + slot * (i + 0.5), x2: L + slot * (i + 0.5), y1: H - B, y2: H - B + 4, class: 'axis' }));
+      plot.append(svgNode('text', { x: L + slot * (i + 0.5), y: H - 8, 'text-anchor': 'middle' }, hhmm(m)));
+    }
+  });
+  const barWidth = Math.max(1, slot * 0.8);
+  regions.forEach((r, s) => {
+    const g = svgNode('g', { fill: colorOf(r.region, s) });
+    bands[s].forEach(([bottom, top], i) => {
+      if (top <= bottom) return;
+      const rect = svgNode('rect', { x: L + slot * i + (slot - barWidth) / 2, y: y(top), width: barWidth, height: Math.max(0.5, y(bottom) - y(top)) });
+      rect.append(svgNode('title', {}, hhmm(series.minutes[i]) + ' ' + r.region + ': ' + formatCents(r.revenue_cents[i])));
+      g.append(rect);
+    });
+    plot.append(g);
+  });
+
+  const legend = byId('legend');
+  legend.replaceChildren(...regions.map((r, s) => {
+    const li = node('li');
+    li.append(node('span', { class: 'swatch', 'aria-hidden': 'true' }), node('span', {}, r.region + ' ' + formatCents(r.total_revenue_cents)));
+    li.firstChild.style.background = colorOf(r.region, s);
+    return li;
+  }));
+
+  const total = totals.reduce((a, b) => a + b, 0);
+  let peak = -1;
+  totals.forEach((t, i) => { if (t > 0 && (peak < 0 || t > totals[peak])) peak = i; });
+  setText('chart-desc', n === 0 ? 'No data.' :
+    'Stacked bars, one per minute from ' + hhmm(series.minutes[0]) + ' to ' + hhmm(series.minutes[n - 1]) + '. Total ' + formatCents(total) + ': ' +
+    regions.map((r) => r.region + ' ' + formatCents(r.total_revenue_cents)).join(', ') + '. ' +
+    (peak < 0 ? 'No revenue in this range.' : 'Highest minute ' + hhmm(series.minutes[peak]) + ' with ' + formatCents(totals[peak]) + '.'));
+
+  const head = node('tr');
+  head.append(node('th', { scope: 'col' }, 'Minute'), ...regions.map((r) => node('th', { scope: 'col' }, r.region)), node('th', { scope: 'col' }, 'Total'));
+  const rows = [];
+  for (let i = n - 1; i >= 0; i--) {
+    if (totals[i] === 0 && !regions.some((r) => r.events[i] > 0)) continue;
+    const tr = node('tr');
+    tr.append(node('th', { scope: 'row' }, hhmm(series.minutes[i])), ...regions.map((r) => node('td', {}, formatCents(r.revenue_cents[i]))), node('td', {}, formatCents(totals[i])));
+    rows.push(tr);
+  }
+  byId('chart-table-head').replaceChildren(head);
+  byId('chart-table-body').replaceChildren(...rows);
+}
+
+function renderMix(types) {
+  const total = types.reduce((a, t) => a + t.events, 0);
+  const max = Math.max(1, ...types.map((t) => t.events));
+  byId('mix').replaceChildren(...types.map((t) => {
+    const li = node('li');
+    const row = node('div', { class: 'row' });
+    row.append(node('span', { class: 'name' }, t.event_type), node('span', {}, formatCount(t.events) + ' · ' + formatPercent(t.events, total)));
+    const track = node('div', { class: 'track', 'aria-hidden': 'true' });
+    const bar = node('div', { class: 'bar' });
+    bar.style.width = (t.events / max) * 100 + '%';
+    track.append(bar);
+    li.append(row, track);
+    return li;
+  }));
+}
+
+function renderHealth(h) {
+  const es = byId('h-es');
+  es.className = h.elasticsearch === 'ok' ? 'ok' : 'bad';
+  es.textContent = h.elasticsearch === 'ok' ? '✓ reachable' : '✗ unreachable' + (h.error ? ' (' + h.error + ')' : '');
+  const stale = (sec) => sec !== null && sec > h.stale_after_seconds;
+  const newest = byId('h-newest');
+  newest.className = stale(h.newest_window_age_seconds) ? 'warn' : '';
+  newest.textContent = h.newest_window_start ? hhmm(h.newest_window_start) + ' · ' + formatAge(h.newest_window_age_seconds) + ' ago' : '—';
+  const fresh = byId('h-fresh');
+  fresh.className = stale(h.freshness_seconds) ? 'warn' : '';
+  fresh.textContent = h.last_computed_at ? hhmmss(h.last_computed_at) + ' · ' + formatAge(h.freshness_seconds) + ' ago' : '—';
+  const notes = {
+    live: 'New windows and recomputes within the last ' + formatAge(h.stale_after_seconds) + '.',
+    stale: 'Nothing new for over ' + formatAge(h.stale_after_seconds) + ': are events arriving, and is window-aggregate running?',
+    'no-data': 'No aggregates yet: generate some events.',
+    down: 'Elasticsearch does not answer; showing the last data received.',
+  };
+  setText('health-note', notes[h.status] || '');
+  setStatus(h.status);
+}
+
+function render(s) {
+  byId('main').classList.remove('stale');
+  renderTotals(s);
+  renderChart(s.revenue_per_minute);
+  renderMix(s.event_types);
+  renderHealth(s.health);
+  setText('h-windows', formatCount(s.windows.open) + ' open · ' + formatCount(s.windows.final) + ' final');
+  setText('updated', 'Updated ' + hhmmss(s.generated_at));
+}
+
+async function refresh() {
+  try {
+    const res = await fetch('api/summary?minutes=' + minutes, { cache: 'no-store', headers: { accept: 'application/json' } });
+    const body = await res.json();
+    if (res.ok) render(body);
+    else {
+      byId('main').classList.add('stale');
+      if (body.health) renderHealth(body.health);
+      else setStatus('offline');
+    }
+  } catch (error) {
+    byId('main').classList.add('stale');
+    setStatus('offline');
+    setText('health-note', 'The dashboard server does not answer; retrying.');
+  } finally {
+    setTimeout(refresh, REFRESH_MS);
+  }
+}
+
+const select = byId('minutes');
+if (![...select.options].some((o) => Number(o.value) === minutes)) select.append(node('option', { value: minutes }, minutes + ' min'));
+select.value = String(minutes);
+select.addEventListener('change', () => {
+  minutes = Number(select.value);
+  const url = new URL(location.href);
+  url.searchParams.set('minutes', String(minutes));
+  history.replaceState(null, '', url);
+  void refresh();
+});
+void refresh();
+`;
+
+export interface PageOptions {
+  refreshIntervalMs: number;
+}
+
+/** The page's whole script: view.ts's helpers, then the page code. */
+export function pageScript(options: PageOptions): string {
+  const helpers = Object.entries(browserHelpers).map(([name, fn]) => `const ${name} = ${String(fn)};`);
+  return `'use strict';\nconst REFRESH_MS = ${JSON.stringify(options.refreshIntervalMs)};\n${helpers.join('\n')}\n${client}`;
+}
+
+export interface Page {
+  html: string;
+  /** Content-Security-Policy that allows exactly the inline script and style. */
+  csp: string;
+}
+
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+
+export function renderPage(options: PageOptions): Page {
+  const script = pageScript(options);
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>big-data-pipeline · live shop analytics</title>
+<style>${style}</style>
+</head>
+<body>
+<header>
+  <h1>big-data-pipeline · live shop analytics</h1>
+  <label for="minutes">Range
+    <select id="minutes">
+      <option value="15">15 min</option>
+      <option value="60">60 min</option>
+      <option value="180">3 h</option>
+      <option value="720">12 h</option>
+      <option value="1440">24 h</option>
+    </select>
+  </label>
+  <span id="status" class="pill" data-status="loading" title="Pipeline status">Loading…</span>
+  <span id="updated">Waiting for data…</span>
+</header>
+<div id="announce" class="sr-only" role="status" aria-live="polite"></div>
+<noscript><p class="noscript">This page draws its charts with JavaScript. The same numbers are at <a href="api/summary">api/summary</a>.</p></noscript>
+<main id="main">
+  <dl class="totals" aria-label="Totals over the range, from the window aggregates">
+    <div class="card"><dt>Events <span class="range-label">last 60 min</span></dt><dd id="total-events">—</dd></div>
+    <div class="card"><dt>Revenue</dt><dd id="total-revenue">—</dd></div>
+    <div class="card"><dt>Purchases</dt><dd id="total-purchases">—</dd></div>
+    <div class="card"><dt>Late events</dt><dd id="total-late">—</dd></div>
+    <div class="card"><dt>Windows</dt><dd><span id="windows-open">—</span> <small>open</small> / <span id="windows-final">—</span> <small>final</small></dd></div>
+  </dl>
+  <div class="grid">
+    <section class="panel" aria-labelledby="chart-heading">
+      <h2 id="chart-heading">Revenue per minute by region <small class="range-label">last 60 min</small></h2>
+      <ul id="legend" class="legend" aria-label="Regions and their revenue over the range"></ul>
+      <svg id="chart" viewBox="0 0 860 300" role="img" aria-labelledby="chart-title chart-desc">
+        <title id="chart-title">Revenue per minute by region</title>
+        <desc id="chart-desc">Loading.</desc>
+        <g id="plot"></g>
+      </svg>
+      <details>
+        <summary>Revenue per minute as a table</summary>
+        <div class="table-wrap">
+          <table>
+            <caption class="sr-only">Revenue per minute by region, newest first; minutes without events are left out</caption>
+            <thead id="chart-table-head"></thead>
+            <tbody id="chart-table-body"></tbody>
+          </table>
+        </div>
+      </details>
+    </section>
+    <div class="side">
+      <section class="panel" aria-labelledby="mix-heading">
+        <h2 id="mix-heading">Event-type mix <small class="range-label">last 60 min</small></h2>
+        <ul id="mix" class="mix"></ul>
+      </section>
+      <section class="panel" aria-labelledby="health-heading">
+        <h2 id="health-heading">Pipeline health</h2>
+        <dl class="health">
+          <dt>Elasticsearch</dt><dd id="h-es">—</dd>
+          <dt>Newest window</dt><dd id="h-newest">—</dd>
+          <dt>Last recompute</dt><dd id="h-fresh">—</dd>
+          <dt>Windows in range</dt><dd id="h-windows">—</dd>
+        </dl>
+        <p id="health-note"></p>
+      </section>
+    </div>
+  </div>
+</main>
+<script>${script}</script>
+</body>
+</html>
+`;
+  const csp = [
+    "default-src 'none'",
+    `script-src ${sha256(script)}`,
+    // The chart's colours and bar widths are set through the CSSOM, which CSP allows.
+    `style-src ${sha256(style)}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return { html, csp };
+}

@@ -1,0 +1,195 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { build, configSchema } from '../dashboard/app.ts';
+import { loadConfig } from '../shared/config.ts';
+import { esClientFor } from '../shared/elasticsearch.ts';
+import { aggregateId, windowStartOf } from '../shared/window.ts';
+import { UNREACHABLE, esClient, isolatedEnv, preparePlatform } from './helpers.ts';
+
+function dashboard(env: Record<string, string>, now: () => number): FastifyInstance {
+  const config = loadConfig(configSchema, env);
+  return build(config, { es: esClientFor(config), now });
+}
+
+describe('dashboard on real Elasticsearch aggregates', () => {
+  const env = isolatedEnv({ SUMMARY_CACHE_MS: '0' });
+  const es = esClient();
+  // Half-way through the current window; every window below is relative to it.
+  const nowMs = windowStartOf(Date.now()) + 30_000;
+  const w = (minutesAgo: number) => new Date(windowStartOf(nowMs) - minutesAgo * 60_000).toISOString();
+  let server: FastifyInstance;
+
+  type Cell = { at: number; event_type: string; region: string; count: number; revenue_cents: number; status: 'open' | 'final'; late_events?: number; computed_ago_ms: number };
+  const cells: Cell[] = [
+    { at: 2, event_type: 'purchase', region: 'EU', count: 3, revenue_cents: 5997, status: 'final', late_events: 1, computed_ago_ms: 40_000 },
+    { at: 2, event_type: 'view', region: 'EU', count: 10, revenue_cents: 0, status: 'final', computed_ago_ms: 40_000 },
+    { at: 2, event_type: 'purchase', region: 'US', count: 1, revenue_cents: 1999, status: 'final', computed_ago_ms: 40_000 },
+    { at: 1, event_type: 'purchase', region: 'SA', count: 2, revenue_cents: 2500, status: 'open', computed_ago_ms: 20_000 },
+    { at: 1, event_type: 'click', region: 'ASIA', count: 4, revenue_cents: 0, status: 'open', computed_ago_ms: 20_000 },
+    { at: 1, event_type: 'view', region: 'OC', count: 1, revenue_cents: 0, status: 'open', computed_ago_ms: 20_000 },
+    { at: 0, event_type: 'search', region: 'US', count: 5, revenue_cents: 0, status: 'open', computed_ago_ms: 2000 },
+    // Outside a 3-minute range, inside a 10-minute one.
+    { at: 5, event_type: 'purchase', region: 'EU', count: 7, revenue_cents: 10_000, status: 'final', computed_ago_ms: 200_000 },
+  ];
+
+  beforeAll(async () => {
+    await preparePlatform(env);
+    server = dashboard(env, () => nowMs);
+    await es.bulk({
+      refresh: true,
+      operations: cells.flatMap((c) => {
+        const windowStart = w(c.at);
+        return [
+          { index: { _index: env.AGGREGATES_INDEX!, _id: aggregateId(windowStart, c.event_type, c.region) } },
+          {
+            window_start: windowStart,
+            window_end: new Date(Date.parse(windowStart) + 60_000).toISOString(),
+            event_type: c.event_type,
+            region: c.region,
+            count: c.count,
+            revenue_cents: c.revenue_cents,
+            revenue: c.revenue_cents / 100,
+            quantity: c.count,
+            price_cents_sum: c.revenue_cents,
+            avg_price: c.count === 0 ? 0 : c.revenue_cents / c.count / 100,
+            unique_users: 1,
+            status: c.status,
+            final_count: c.status === 'final' ? c.count - (c.late_events ?? 0) : null,
+            late_events: c.late_events ?? 0,
+            computed_at: new Date(nowMs - c.computed_ago_ms).toISOString(),
+            max_indexed_at: new Date(nowMs - c.computed_ago_ms - 500).toISOString(),
+          },
+        ];
+      }),
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    await es.indices.delete({ index: [env.EVENTS_INDEX!, env.AGGREGATES_INDEX!, env.FINALS_INDEX!], ignore_unavailable: true });
+    await es.close();
+  });
+
+  it('sums totals, windows and late events over the range', async () => {
+    const res = await server.inject({ method: 'GET', url: '/api/summary?minutes=3' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const summary = res.json();
+    expect(summary.range).toEqual({ minutes: 3, from: w(2), to: new Date(windowStartOf(nowMs) + 60_000).toISOString() });
+    // 3 + 10 + 1 + 2 + 4 + 1 + 5 events; 5997 + 1999 + 2500 cents; 3 + 1 + 2 purchases.
+    expect(summary.totals).toEqual({ events: 26, revenue_cents: 10_496, purchases: 6, late_events: 1 });
+    // w(2) is final; w(1) and the current window are open.
+    expect(summary.windows).toEqual({ open: 2, final: 1, last_computed_at: new Date(nowMs - 2000).toISOString() });
+  });
+
+  it('gives revenue per minute for every region, zeros included', async () => {
+    const summary = (await server.inject({ method: 'GET', url: '/api/summary?minutes=3' })).json();
+    expect(summary.revenue_per_minute.minutes).toEqual([w(2), w(1), w(0)]);
+    expect(summary.revenue_per_minute.regions).toEqual([
+      { region: 'US', revenue_cents: [1999, 0, 0], events: [1, 0, 5], total_revenue_cents: 1999 },
+      { region: 'EU', revenue_cents: [5997, 0, 0], events: [13, 0, 0], total_revenue_cents: 5997 },
+      { region: 'ASIA', revenue_cents: [0, 0, 0], events: [0, 4, 0], total_revenue_cents: 0 },
+      { region: 'SA', revenue_cents: [0, 2500, 0], events: [0, 2, 0], total_revenue_cents: 2500 },
+      { region: 'OC', revenue_cents: [0, 0, 0], events: [0, 1, 0], total_revenue_cents: 0 },
+    ]);
+  });
+
+  it('gives the event-type mix', async () => {
+    const summary = (await server.inject({ method: 'GET', url: '/api/summary?minutes=3' })).json();
+    expect(summary.event_types).toEqual([
+      { event_type: 'view', events: 11, revenue_cents: 0 },
+      { event_type: 'click', events: 4, revenue_cents: 0 },
+      { event_type: 'search', events: 5, revenue_cents: 0 },
+      { event_type: 'purchase', events: 6, revenue_cents: 10_496 },
+    ]);
+  });
+
+  it('reports the pipeline live from the newest window and the last recompute', async () => {
+    const summary = (await server.inject({ method: 'GET', url: '/api/summary?minutes=3' })).json();
+    expect(summary.health).toEqual({
+      status: 'live',
+      elasticsearch: 'ok',
+      newest_window_start: w(0),
+      newest_window_age_seconds: 30,
+      last_computed_at: new Date(nowMs - 2000).toISOString(),
+      freshness_seconds: 2,
+      stale_after_seconds: 180,
+    });
+  });
+
+  it('widens the range on request (60 minutes by default)', async () => {
+    const ten = (await server.inject({ method: 'GET', url: '/api/summary?minutes=10' })).json();
+    expect(ten.totals).toEqual({ events: 33, revenue_cents: 20_496, purchases: 13, late_events: 1 });
+    expect(ten.windows).toMatchObject({ open: 2, final: 2 });
+    expect(ten.revenue_per_minute.minutes).toHaveLength(10);
+    const byDefault = (await server.inject({ method: 'GET', url: '/api/summary' })).json();
+    expect(byDefault.range.minutes).toBe(60);
+    expect(byDefault.totals).toEqual(ten.totals);
+  });
+
+  it('answers 400 for a range it does not serve', async () => {
+    for (const minutes of ['0', '1441', 'soon', '2.5']) {
+      expect((await server.inject({ method: 'GET', url: `/api/summary?minutes=${minutes}` })).statusCode).toBe(400);
+    }
+  });
+
+  it('serves the page with every panel, self-contained', async () => {
+    const res = await server.inject({ method: 'GET', url: '/' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.headers['content-security-policy']).toMatch(/^default-src 'none'; script-src 'sha256-/);
+    const html = res.body;
+    for (const id of ['total-events', 'total-revenue', 'total-purchases', 'total-late', 'windows-open', 'windows-final', 'chart', 'legend', 'mix', 'h-es', 'h-newest', 'h-fresh']) {
+      expect(html).toContain(`id="${id}"`);
+    }
+    expect(html).toMatch(/<svg id="chart"[^>]* role="img" aria-labelledby="chart-title chart-desc">/);
+    expect(html).toContain("fetch('api/summary?minutes=' + minutes");
+    expect(html).toContain('const REFRESH_MS = 2000;');
+    expect(html).not.toMatch(/<script[^>]+src=|<link /);
+  });
+
+  it('shares one search between pages polling within SUMMARY_CACHE_MS', async () => {
+    const config = loadConfig(configSchema, { ...env, SUMMARY_CACHE_MS: '60000' });
+    const client = esClientFor(config);
+    const search = vi.spyOn(client, 'search');
+    let clock = nowMs;
+    const cached = build(config, { es: client, now: () => clock });
+    try {
+      const [a, b] = await Promise.all([cached.inject({ url: '/api/summary?minutes=3' }), cached.inject({ url: '/api/summary?minutes=3' })]);
+      expect(a.json()).toEqual(b.json());
+      await cached.inject({ url: '/api/summary?minutes=3' });
+      expect(search).toHaveBeenCalledTimes(1);
+      clock += 60_000;
+      await cached.inject({ url: '/api/summary?minutes=3' });
+      expect(search).toHaveBeenCalledTimes(2);
+    } finally {
+      await cached.close();
+    }
+  });
+
+  it('serves health probes and Prometheus metrics', async () => {
+    expect((await server.inject({ url: '/health/liveness' })).json()).toEqual({ status: 'alive' });
+    const ready = await server.inject({ url: '/health/readiness' });
+    expect(ready.statusCode).toBe(200);
+    const metrics = await server.inject({ url: '/metrics' });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toMatch(/^dashboard_summary_duration_seconds_count\{[^}]*outcome="ok"[^}]*\} [1-9]/m);
+    expect(metrics.body).toMatch(/^dashboard_elasticsearch_up\{function="dashboard"[^}]*\} 1$/m);
+    expect(metrics.body).toContain('process_cpu_user_seconds_total');
+  });
+});
+
+describe('dashboard with Elasticsearch unreachable', () => {
+  it('answers 503 with the health panel red, and stays ready', async () => {
+    const server = dashboard(isolatedEnv({ ELASTICSEARCH_URL: UNREACHABLE.ELASTICSEARCH_URL, ELASTICSEARCH_TIMEOUT_MS: '2000' }), Date.now);
+    try {
+      const res = await server.inject({ url: '/api/summary' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ code: 'BDP_ERR_DOWNSTREAM_UNAVAILABLE', health: { status: 'down', elasticsearch: 'unreachable' } });
+      expect((await server.inject({ url: '/health/readiness' })).statusCode).toBe(200);
+      expect((await server.inject({ url: '/' })).statusCode).toBe(200);
+      expect((await server.inject({ url: '/metrics' })).body).toMatch(/dashboard_elasticsearch_up\{[^}]*\} 0/);
+    } finally {
+      await server.close();
+    }
+  });
+});
