@@ -7,11 +7,12 @@
  *   make bench                       # starts its own Kafka + Elasticsearch
  *   BENCH_EVENTS=20000 make bench    # more events per measurement
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileSync } from 'node:fs';
 import { HTTP, type CloudEvent } from 'cloudevents';
+import { endpoints, infra, type LocalPlatform } from '../cli/local-platform.ts';
 import { setupPlatform } from '../cli/setup.ts';
 import { enrichedEvent } from '../functions/enrich/app.ts';
 import { enrichEvent } from '../functions/enrich/enrich.ts';
@@ -21,17 +22,11 @@ import { generateEvents, planFromRequest } from '../functions/generate/generate.
 const CONCURRENCY = 50;
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 10_000);
 const WARMUP = 1_000;
-const KAFKA_PORT = 49092;
-const ES_PORT = 49200;
-const infraEnv = {
-  ...process.env,
-  KAFKA_PORT: String(KAFKA_PORT),
-  KAFKA_CONTROLLER_PORT: String(KAFKA_PORT + 1),
-  ES_PORT: String(ES_PORT),
-  ES_TRANSPORT_PORT: String(ES_PORT + 100),
-  BDP_RUN_DIR: '.run/bench-infra',
-};
-const platformEnv = { KAFKA_BROKERS: `127.0.0.1:${KAFKA_PORT}`, ELASTICSEARCH_URL: `http://127.0.0.1:${ES_PORT}` };
+const platform: LocalPlatform = { kafkaPort: 49092, esPort: 49200, runDir: '.run/bench-infra' };
+const platformEnv = (() => {
+  const e = endpoints(platform);
+  return { KAFKA_BROKERS: e.kafkaBrokers, ELASTICSEARCH_URL: e.elasticsearchUrl };
+})();
 
 interface Encoded {
   headers: Record<string, string>;
@@ -126,8 +121,7 @@ async function measure(name: 'enrich' | 'index', batchMaxItems: number, run: num
 }
 
 async function main() {
-  const external = process.env['BENCH_KAFKA_BROKERS'] !== undefined;
-  if (!external) execFileSync('platform/local/infra.sh', ['start'], { env: infraEnv, stdio: 'inherit' });
+  if (!infra('start', platform)) throw new Error('could not start Kafka and Elasticsearch');
   try {
     await setupPlatform({ ...process.env, ...platformEnv });
     const rows: { fn: string; batched: number; single: number }[] = [];
@@ -150,7 +144,7 @@ async function main() {
     console.log(ratio >= 10 ? `index: batching gives ${ratio.toFixed(1)}× (target 10×): met` : `index: batching gives ${ratio.toFixed(1)}× (target 10×): NOT met on this machine`);
   } finally {
     agent.destroy();
-    if (!external) execFileSync('platform/local/infra.sh', ['stop'], { env: infraEnv, stdio: 'inherit' });
+    infra('stop', platform);
   }
 }
 

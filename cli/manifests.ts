@@ -24,6 +24,7 @@ import kafkaSourceSchema from './schemas/kafkasource.v1.json' with { type: 'json
 import kafkaSinkSchema from './schemas/kafkasink.v1alpha1.json' with { type: 'json' };
 import { parseGroupTopics } from '../shared/lag.ts';
 import type { TopicSpec } from '../shared/topology.ts';
+import { KNATIVE_KAFKA_AUTOSCALER_DEFAULTS } from './dev/scaling.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const PIPELINE_NAMESPACE = 'big-data-pipeline';
@@ -207,14 +208,7 @@ export const servingDefaults = {
 } as const;
 
 /** Knative Eventing Kafka's KEDA defaults (config-kafka-autoscaler as shipped). */
-export const kafkaAutoscalerDefaults = {
-  class: 'keda.autoscaling.knative.dev',
-  minScale: 0,
-  maxScale: 50,
-  pollingIntervalS: 10,
-  cooldownPeriodS: 30,
-  lagThreshold: 100,
-} as const;
+export const kafkaAutoscalerDefaults = { class: 'keda.autoscaling.knative.dev', ...KNATIVE_KAFKA_AUTOSCALER_DEFAULTS } as const;
 
 /** What the source reconciler injects when a KafkaSource has no `delivery` at all. */
 export const deliveryWhenAbsent = { retry: 10, backoffPolicy: 'exponential', backoffDelayMs: 300, timeoutMs: 600_000 } as const;
@@ -240,7 +234,8 @@ export function parseIsoDurationMs(text: string): number {
   return Math.round((((d * 24 + h) * 60 + m) * 60 + s) * 1000);
 }
 
-function dig(value: unknown, ...path: (string | number)[]): unknown {
+/** The value at a path in parsed YAML/JSON, or undefined when any step is missing. */
+export function dig(value: unknown, ...path: (string | number)[]): unknown {
   let current = value;
   for (const key of path) {
     if (current === null || typeof current !== 'object') return undefined;

@@ -5,7 +5,7 @@
  * "may this pod reach that one on this port?" with Kubernetes semantics, so the policies can
  * be tested against the pipeline's real flows without a cluster.
  */
-import { imagePinProblem, objectId, type K8sObject, type Problem } from './manifests.ts';
+import { dig, imagePinProblem, objectId, type K8sObject, type Problem } from './manifests.ts';
 
 // ---------------------------------------------------------------------------------------
 // Small readers
@@ -20,14 +20,6 @@ function asArray(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
-function dig(value: unknown, ...path: (string | number)[]): unknown {
-  let current = value;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string | number, unknown>)[key];
-  }
-  return current;
-}
 
 function stringMap(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};

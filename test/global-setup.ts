@@ -3,24 +3,13 @@
  * them afterwards. Unit tests need neither, but one setup for the whole run keeps
  * `make test` a single command.
  */
-import { execFileSync } from 'node:child_process';
+import { infra, type LocalPlatform } from '../cli/local-platform.ts';
 import { TEST_ES_PORT, TEST_KAFKA_PORT, externalInfra } from './infra.ts';
 
-const env = {
-  ...process.env,
-  KAFKA_PORT: String(TEST_KAFKA_PORT),
-  KAFKA_CONTROLLER_PORT: String(TEST_KAFKA_PORT + 1),
-  ES_PORT: String(TEST_ES_PORT),
-  ES_TRANSPORT_PORT: String(TEST_ES_PORT + 100),
-  BDP_RUN_DIR: '.run/test-infra',
-};
-
-function infra(command: 'start' | 'stop'): void {
-  execFileSync('platform/local/infra.sh', [command], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-}
+const platform: LocalPlatform = { kafkaPort: TEST_KAFKA_PORT, esPort: TEST_ES_PORT, runDir: '.run/test-infra' };
 
 export function setup(): () => void {
   if (externalInfra) return () => undefined;
-  infra('start');
-  return () => infra('stop');
+  if (!infra('start', platform)) throw new Error('could not start Kafka and Elasticsearch for the tests (see the output above)');
+  return () => void infra('stop', platform);
 }
