@@ -5,6 +5,7 @@
  * window-aggregate processes are each killed with SIGKILL once.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CloudEvent } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +65,7 @@ describe('local runtime, end to end', { timeout: 900_000 }, () => {
   afterAll(async () => {
     await runtime?.stop();
     await es.close();
+    rmSync(resolve(root, `.run/test-dev-${suffix}`), { recursive: true, force: true });
   });
 
   const eventCount = async () => {

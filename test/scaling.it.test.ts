@@ -6,6 +6,7 @@
  * inputs with the pure KEDA/HPA formulas.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsumerScaler, hpaProposal, kafkaScalerMetric, type Decision } from '../cli/dev/scaling.ts';
@@ -76,6 +77,7 @@ describe('consumer scaling on lag (accelerated clock)', { timeout: 600_000 }, ()
 
   afterAll(async () => {
     await runtime?.stop();
+    rmSync(resolve(import.meta.dirname, `../.run/test-scaling-${suffix}`), { recursive: true, force: true });
   });
 
   it('activates from zero, scales out 1 → 4 → 8 in HPA steps, and returns to zero after the lag is gone', async () => {
