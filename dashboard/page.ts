@@ -23,7 +23,8 @@ header select { margin-left: 6px; font: inherit; padding: 2px 4px; border-radius
 .pill[data-status="down"], .pill[data-status="offline"] { background: #fee2e2; color: #7f1d1d; border-color: #fca5a5; }
 .pill[data-status="no-data"], .pill[data-status="loading"] { background: #e2e8f0; color: #1e293b; border-color: #94a3b8; }
 main { padding: 16px 24px; display: grid; gap: 16px; }
-main.stale .totals, main.stale .panel { opacity: 0.55; }
+/* Old numbers fade; the health panel, which says why, does not. */
+main.stale .totals, main.stale .panel:not(.health-panel) { opacity: 0.55; }
 .totals { display: grid; grid-template-columns: repeat(5, 1fr); gap: 12px; margin: 0; }
 .card { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
 .card dt { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: 0.04em; }
@@ -41,6 +42,7 @@ main.stale .totals, main.stale .panel { opacity: 0.55; }
 #chart text { font-size: 11px; fill: #334155; font-variant-numeric: tabular-nums; }
 #chart .grid-line { stroke: #e2e8f0; }
 #chart .axis { stroke: #64748b; }
+#chart text.empty { font-size: 15px; fill: #475569; }
 details { margin-top: 6px; font-size: 13px; }
 details summary { cursor: pointer; color: #1e40af; }
 .table-wrap { max-height: 220px; overflow: auto; }
@@ -73,6 +75,7 @@ const byId = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 let minutes = Number(params.get('minutes')) || 60;
 let lastStatus = '';
+let hasData = false;
 
 function node(tag, attrs, text, ns) {
   const e = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
@@ -102,11 +105,12 @@ function renderTotals(s) {
   setText('total-late', formatCount(s.totals.late_events));
   setText('windows-open', formatCount(s.windows.open));
   setText('windows-final', formatCount(s.windows.final));
-  for (const e of document.querySelectorAll('.range-label')) e.textContent = 'last ' + s.range.minutes + ' min';
+  const m = s.range.minutes;
+  for (const e of document.querySelectorAll('.range-label')) e.textContent = 'last ' + (m >= 120 && m % 60 === 0 ? m / 60 + ' h' : m + ' min');
 }
 
 function renderChart(series) {
-  const W = 860, H = 300, L = 72, R = 10, T = 10, B = 26;
+  const W = 860, H = 380, L = 72, R = 10, T = 10, B = 26;
   const regions = series.regions;
   const n = series.minutes.length;
   const { bands, totals } = stack(regions.map((r) => r.revenue_cents));
@@ -115,7 +119,9 @@ function renderChart(series) {
   const slot = (W - L - R) / Math.max(1, n);
   const plot = byId('plot');
   plot.replaceChildren();
-  for (let v = 0; v <= scale.max + 1e-9; v += scale.step) {
+  const empty = !(Math.max(0, ...totals) > 0);
+  if (empty) plot.append(svgNode('text', { x: (L + W - R) / 2, y: (T + H - B) / 2, 'text-anchor': 'middle', class: 'empty' }, 'No revenue in this range yet'));
+  for (let v = 0; v <= (empty ? 0 : scale.max + 1e-9); v += scale.step) {
     plot.append(svgNode('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: v === 0 ? 'axis' : 'grid-line' }));
     plot.append(svgNode('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, formatCents(v).replace(/\\.00$/, '')));
   }
@@ -199,13 +205,14 @@ function renderHealth(h) {
     live: 'New windows and recomputes within the last ' + formatAge(h.stale_after_seconds) + '.',
     stale: 'Nothing new for over ' + formatAge(h.stale_after_seconds) + ': are events arriving, and is window-aggregate running?',
     'no-data': 'No aggregates yet: generate some events.',
-    down: 'Elasticsearch does not answer; showing the last data received.',
+    down: 'Elasticsearch does not answer' + (hasData ? '; showing the last data received.' : '.'),
   };
   setText('health-note', notes[h.status] || '');
   setStatus(h.status);
 }
 
 function render(s) {
+  hasData = true;
   byId('main').classList.remove('stale');
   renderTotals(s);
   renderChart(s.revenue_per_minute);
@@ -224,6 +231,7 @@ async function refresh() {
       byId('main').classList.add('stale');
       if (body.health) renderHealth(body.health);
       else setStatus('offline');
+      if (!hasData) setText('updated', 'No data yet');
     }
   } catch (error) {
     byId('main').classList.add('stale');
@@ -281,6 +289,7 @@ export function renderPage(options: PageOptions): Page {
   <label for="minutes">Range
     <select id="minutes">
       <option value="15">15 min</option>
+      <option value="30">30 min</option>
       <option value="60">60 min</option>
       <option value="180">3 h</option>
       <option value="720">12 h</option>
@@ -293,8 +302,8 @@ export function renderPage(options: PageOptions): Page {
 <div id="announce" class="sr-only" role="status" aria-live="polite"></div>
 <noscript><p class="noscript">This page draws its charts with JavaScript. The same numbers are at <a href="api/summary">api/summary</a>.</p></noscript>
 <main id="main">
-  <dl class="totals" aria-label="Totals over the range, from the window aggregates">
-    <div class="card"><dt>Events <span class="range-label">last 60 min</span></dt><dd id="total-events">—</dd></div>
+  <dl class="totals" aria-label="Totals over the chosen range, from the window aggregates">
+    <div class="card"><dt>Events</dt><dd id="total-events">—</dd></div>
     <div class="card"><dt>Revenue</dt><dd id="total-revenue">—</dd></div>
     <div class="card"><dt>Purchases</dt><dd id="total-purchases">—</dd></div>
     <div class="card"><dt>Late events</dt><dd id="total-late">—</dd></div>
@@ -304,7 +313,7 @@ export function renderPage(options: PageOptions): Page {
     <section class="panel" aria-labelledby="chart-heading">
       <h2 id="chart-heading">Revenue per minute by region <small class="range-label">last 60 min</small></h2>
       <ul id="legend" class="legend" aria-label="Regions and their revenue over the range"></ul>
-      <svg id="chart" viewBox="0 0 860 300" role="img" aria-labelledby="chart-title chart-desc">
+      <svg id="chart" viewBox="0 0 860 380" role="img" aria-labelledby="chart-title chart-desc">
         <title id="chart-title">Revenue per minute by region</title>
         <desc id="chart-desc">Loading.</desc>
         <g id="plot"></g>
@@ -325,7 +334,7 @@ export function renderPage(options: PageOptions): Page {
         <h2 id="mix-heading">Event-type mix <small class="range-label">last 60 min</small></h2>
         <ul id="mix" class="mix"></ul>
       </section>
-      <section class="panel" aria-labelledby="health-heading">
+      <section class="panel health-panel" aria-labelledby="health-heading">
         <h2 id="health-heading">Pipeline health</h2>
         <dl class="health">
           <dt>Elasticsearch</dt><dd id="h-es">—</dd>

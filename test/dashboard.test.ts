@@ -21,6 +21,7 @@ describe('dashboard formatting (the same code runs in the page)', () => {
     expect(formatPercent(0, 0)).toBe('0.0%');
     expect(formatAge(null)).toBe('—');
     expect(formatAge(42.4)).toBe('42 s');
+    expect(formatAge(180)).toBe('3 min');
     expect(formatAge(185)).toBe('3 min 05 s');
     expect(formatAge(7620)).toBe('2 h 07 min');
   });

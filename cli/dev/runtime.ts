@@ -374,7 +374,8 @@ class WebApp {
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     this.#child = child;
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': the log is ended only after the child's output has been read.
+    child.once('close', (code, signal) => {
       log.end();
       if (this.#stopped) return;
       this.options.onEvent(`${name} exited (${signal ?? code}); starting a replacement`);
