@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { estypes } from '@elastic/elasticsearch';
 import {
-  CARDINALITY_PRECISION,
+  CELLS,
+  MAX_DISTINCT_USERS,
   Watermark,
   aggregateDocId,
   aggregateDocs,
   cellKey,
   cellsOf,
   finalCountsOf,
-  windowAggregationRequest,
+  windowCellSearches,
+  type CellResponse,
   windowsToRecompute,
   type Cell,
 } from './aggregate.ts';
@@ -18,38 +19,35 @@ const WINDOW_ISO = '2024-05-01T12:34:00.000Z';
 const INDEXED_AT = Date.parse('2024-05-01T12:35:01.250Z');
 const COMPUTED_AT = Date.parse('2024-05-01T12:35:30.000Z');
 
-/** A composite aggregation answer as Elasticsearch returns it. */
-const response: estypes.SearchResponse = {
-  took: 3,
-  timed_out: false,
-  _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
-  hits: { hits: [] },
-  aggregations: {
-    cells: {
-      after_key: { event_type: 'view', region: 'US' },
-      buckets: [
-        {
-          key: { event_type: 'purchase', region: 'EU' },
-          doc_count: 3,
-          revenue_cents: { value: 5997.000000001 },
-          quantity: { value: 7 },
-          price_cents: { value: 5997 },
-          unique_users: { value: 2 },
-          max_indexed_at: { value: INDEXED_AT, value_as_string: '2024-05-01T12:35:01.250Z' },
-        },
-        {
-          key: { event_type: 'view', region: 'US' },
-          doc_count: 4,
-          revenue_cents: { value: 0 },
-          quantity: { value: 9 },
-          price_cents: { value: 10_000 },
-          unique_users: { value: 4 },
-          max_indexed_at: { value: null },
-        },
-      ],
+/** The filtered `_msearch` answer: one response per possible cell, in CELLS order. */
+function responses(): CellResponse[] {
+  const empty: CellResponse = { hits: { total: { value: 0 } } };
+  const all: CellResponse[] = CELLS.map(() => empty);
+  const at = (type: string, region: string) => CELLS.findIndex((c) => c.event_type === type && c.region === region);
+  all[at('purchase', 'EU')] = {
+    hits: { total: { value: 3 } },
+    aggregations: {
+      revenue_cents: { value: 5997.000000001 },
+      quantity: { value: 7 },
+      price_cents: { value: 5997 },
+      max_indexed_at: { value: INDEXED_AT },
+      users: { sum_other_doc_count: 0 },
+      unique_users: { count: 2 },
     },
-  },
-};
+  };
+  all[at('view', 'US')] = {
+    hits: { total: { value: 4 } },
+    aggregations: {
+      revenue_cents: { value: 0 },
+      quantity: { value: 9 },
+      price_cents: { value: 10_000 },
+      max_indexed_at: { value: null },
+      users: { sum_other_doc_count: 0 },
+      unique_users: { count: 4 },
+    },
+  };
+  return all;
+}
 
 const purchaseEU: Cell = {
   event_type: 'purchase',
@@ -72,27 +70,36 @@ const viewUS: Cell = {
   max_indexed_at: null,
 };
 
-describe('windowAggregationRequest', () => {
-  it('queries one window and groups by event type and region at maximum cardinality precision', () => {
-    const request = windowAggregationRequest('events', WINDOW_ISO);
-    expect(request.index).toBe('events');
-    expect(request.size).toBe(0);
-    expect(request.query).toEqual({ term: { window_start: WINDOW_ISO } });
-    const cells = request.aggs?.['cells'];
-    expect(cells?.composite?.sources).toEqual([{ event_type: { terms: { field: 'event_type' } } }, { region: { terms: { field: 'region' } } }]);
-    expect(cells?.aggs?.['unique_users']).toEqual({ cardinality: { field: 'user_id', precision_threshold: CARDINALITY_PRECISION } });
-    expect(CARDINALITY_PRECISION).toBe(40_000);
+describe('windowCellSearches', () => {
+  it('asks one search per possible cell of the window, with every user listed and counted in Elasticsearch', () => {
+    const searches = windowCellSearches('events', WINDOW_ISO);
+    expect(CELLS).toHaveLength(16);
+    expect(searches).toHaveLength(32);
+    expect(searches[0]).toEqual({ index: 'events' });
+    const body = searches[1] as { query: unknown; aggs: Record<string, unknown> };
+    expect(body.query).toEqual({ bool: { filter: [{ term: { window_start: WINDOW_ISO } }, { term: { event_type: CELLS[0]!.event_type } }, { term: { region: CELLS[0]!.region } }] } });
+    expect(body.aggs['users']).toEqual({ terms: { field: 'user_id', size: MAX_DISTINCT_USERS } });
+    expect(body.aggs['unique_users']).toEqual({ stats_bucket: { buckets_path: 'users>_count' } });
+    // user_id is 1000–9999: at most 9000 distinct users, so the terms list is complete.
+    expect(MAX_DISTINCT_USERS).toBeGreaterThanOrEqual(9000);
   });
 });
 
 describe('cellsOf', () => {
-  it('turns each composite bucket into a cell, rounding the sums to integers', () => {
-    expect(cellsOf(response)).toEqual([purchaseEU, viewUS]);
+  it('keeps the cells with events, rounding the sums to integers', () => {
+    expect(cellsOf(responses())).toEqual([purchaseEU, viewUS].sort((a, b) => CELLS.findIndex((c) => c.event_type === a.event_type && c.region === a.region) - CELLS.findIndex((c) => c.event_type === b.event_type && c.region === b.region)));
   });
 
-  it('is empty without aggregations or buckets', () => {
-    expect(cellsOf({ ...response, aggregations: undefined })).toEqual([]);
-    expect(cellsOf({ ...response, aggregations: { cells: { buckets: [] } } })).toEqual([]);
+  it('is empty for a window without events', () => {
+    expect(cellsOf(CELLS.map(() => ({ hits: { total: { value: 0 } } })))).toEqual([]);
+  });
+
+  it('refuses an incomplete user list and a failed search', () => {
+    const r = responses();
+    const i = r.findIndex((x) => x.aggregations);
+    r[i] = { ...r[i]!, aggregations: { ...r[i]!.aggregations!, users: { sum_other_doc_count: 1 } } };
+    expect(() => cellsOf(r)).toThrow(/distinct users/);
+    expect(() => cellsOf([{ error: { type: 'search_phase_execution_exception', reason: 'boom' } }])).toThrow(/boom/);
   });
 });
 

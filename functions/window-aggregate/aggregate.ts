@@ -4,10 +4,8 @@
  * choice of windows to recompute. No I/O here (DESIGN §5–6).
  */
 import type { estypes } from '@elastic/elasticsearch';
+import { EVENT_TYPES, REGIONS } from '../../shared/schemas.ts';
 import { aggregateId, windowEndOf } from '../../shared/window.ts';
-
-/** Highest precision of the cardinality aggregation: exact in practice below ~40k distinct users. */
-export const CARDINALITY_PRECISION = 40_000;
 
 export interface Cell {
   event_type: string;
@@ -39,53 +37,86 @@ export interface AggregateDoc {
   max_indexed_at: string | null;
 }
 
-/** One query computes every cell of a window from the deduplicated `events` index. */
-export function windowAggregationRequest(index: string, windowStartIso: string): estypes.SearchRequest {
-  return {
-    index,
-    size: 0,
-    track_total_hits: false,
-    query: { term: { window_start: windowStartIso } },
-    aggs: {
-      cells: {
-        composite: {
-          size: 100,
-          sources: [{ event_type: { terms: { field: 'event_type' } } }, { region: { terms: { field: 'region' } } }],
-        },
-        aggs: {
-          revenue_cents: { sum: { field: 'revenue_cents' } },
-          quantity: { sum: { field: 'quantity' } },
-          price_cents: { sum: { field: 'price_cents' } },
-          unique_users: { cardinality: { field: 'user_id', precision_threshold: CARDINALITY_PRECISION } },
-          max_indexed_at: { max: { field: 'indexed_at' } },
-        },
+/**
+ * User ids are 1000–9999, so a `terms` aggregation of this size lists every distinct user
+ * of a cell and `unique_users` is exact. (The `cardinality` aggregation is HyperLogLog++:
+ * even below its precision threshold its 32-bit hashes collide now and then.)
+ */
+export const MAX_DISTINCT_USERS = 10_000;
+
+/** Every (event_type, region) cell a window can have. */
+export const CELLS = EVENT_TYPES.flatMap((eventType) => REGIONS.map((region) => ({ event_type: eventType, region })));
+
+/**
+ * One `_msearch` computes every cell of a window from the deduplicated `events` index: one
+ * search per possible cell, so no search holds more than MAX_DISTINCT_USERS buckets. The
+ * user buckets are counted by `stats_bucket` inside Elasticsearch and left out of the answer
+ * (RESPONSE_FILTER), so the response stays small.
+ */
+export function windowCellSearches(index: string, windowStartIso: string): estypes.MsearchRequestItem[] {
+  return CELLS.flatMap(({ event_type, region }) => [
+    { index },
+    {
+      size: 0,
+      track_total_hits: true,
+      query: { bool: { filter: [{ term: { window_start: windowStartIso } }, { term: { event_type } }, { term: { region } }] } },
+      aggs: {
+        revenue_cents: { sum: { field: 'revenue_cents' } },
+        quantity: { sum: { field: 'quantity' } },
+        price_cents: { sum: { field: 'price_cents' } },
+        max_indexed_at: { max: { field: 'indexed_at' } },
+        users: { terms: { field: 'user_id', size: MAX_DISTINCT_USERS } },
+        unique_users: { stats_bucket: { buckets_path: 'users>_count' } },
       },
     },
+  ]);
+}
+
+export const RESPONSE_FILTER = [
+  'responses.status',
+  'responses.error',
+  'responses.hits.total.value',
+  'responses.aggregations.revenue_cents.value',
+  'responses.aggregations.quantity.value',
+  'responses.aggregations.price_cents.value',
+  'responses.aggregations.max_indexed_at.value',
+  'responses.aggregations.users.sum_other_doc_count',
+  'responses.aggregations.unique_users.count',
+];
+
+export interface CellResponse {
+  error?: { type?: string; reason?: string };
+  hits?: { total?: { value: number } };
+  aggregations?: {
+    revenue_cents: { value: number };
+    quantity: { value: number };
+    price_cents: { value: number };
+    max_indexed_at: { value: number | null };
+    users: { sum_other_doc_count?: number };
+    unique_users: { count: number };
   };
 }
 
-interface CellBucket {
-  key: { event_type: string; region: string };
-  doc_count: number;
-  revenue_cents: { value: number };
-  quantity: { value: number };
-  price_cents: { value: number };
-  unique_users: { value: number };
-  max_indexed_at: { value: number | null };
-}
-
-export function cellsOf(response: estypes.SearchResponse): Cell[] {
-  const buckets = (response.aggregations?.['cells'] as { buckets?: CellBucket[] } | undefined)?.buckets ?? [];
-  return buckets.map((b) => ({
-    event_type: b.key.event_type,
-    region: b.key.region,
-    count: b.doc_count,
-    revenue_cents: Math.round(b.revenue_cents.value),
-    quantity: Math.round(b.quantity.value),
-    price_cents_sum: Math.round(b.price_cents.value),
-    unique_users: b.unique_users.value,
-    max_indexed_at: b.max_indexed_at.value,
-  }));
+/** Cells of a window with at least one event, in CELLS order. */
+export function cellsOf(responses: CellResponse[]): Cell[] {
+  const cells: Cell[] = [];
+  responses.forEach((r, i) => {
+    if (r.error) throw new Error(`window aggregation failed: ${r.error.type ?? ''} ${r.error.reason ?? ''}`);
+    const count = r.hits?.total?.value ?? 0;
+    const a = r.aggregations;
+    if (count === 0 || !a) return;
+    if ((a.users.sum_other_doc_count ?? 0) > 0) throw new Error(`more than ${MAX_DISTINCT_USERS} distinct users in one cell`);
+    cells.push({
+      ...CELLS[i]!,
+      count,
+      revenue_cents: Math.round(a.revenue_cents.value),
+      quantity: Math.round(a.quantity.value),
+      price_cents_sum: Math.round(a.price_cents.value),
+      unique_users: a.unique_users.count,
+      max_indexed_at: a.max_indexed_at.value,
+    });
+  });
+  return cells;
 }
 
 export function cellKey(eventType: string, region: string): string {

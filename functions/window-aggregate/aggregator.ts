@@ -18,7 +18,8 @@ import {
   cellKey,
   cellsOf,
   finalCountsOf,
-  windowAggregationRequest,
+  RESPONSE_FILTER,
+  windowCellSearches,
   windowsToRecompute,
   type AggregateDoc,
   type FinalCounts,
@@ -125,8 +126,11 @@ export class WindowAggregator {
     const windowStart = new Date(windowStartMs).toISOString();
     const asOf = await this.#refreshedAfter(this.o.now());
 
-    const [aggregation, latest] = await Promise.all([es.search(windowAggregationRequest(this.o.eventsIndex, windowStart)), this.#latestEventTime()]);
-    const cells = cellsOf(aggregation);
+    const [aggregation, latest] = await Promise.all([
+      es.msearch({ searches: windowCellSearches(this.o.eventsIndex, windowStart), filter_path: RESPONSE_FILTER }),
+      this.#latestEventTime(),
+    ]);
+    const cells = cellsOf(aggregation.responses as Parameters<typeof cellsOf>[0]);
     const watermark = await this.#advanceWatermark(latest === undefined ? undefined : Math.min(latest, this.o.now()) - this.o.latenessMs);
     if (cells.length === 0) return { window_start: windowStart, cells: 0, events: 0, status: 'empty', watermark: isoOrNull(watermark) };
 
