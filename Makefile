@@ -22,7 +22,7 @@ help: ## List the targets
 install: node_modules/.package-lock.json ## Install npm dependencies (from the lockfile)
 
 .PHONY: build
-build: install ## Bundle each function into dist/<name>/index.mjs with esbuild
+build: install ## Bundle each function and the dashboard into dist/<name>/index.mjs with esbuild
 	node build.mjs
 
 .PHONY: typecheck

@@ -15,7 +15,7 @@ FROM node:24.21.0-alpine3.24
 
 ARG FUNCTION
 LABEL org.opencontainers.image.title="big-data-pipeline ${FUNCTION}" \
-      org.opencontainers.image.description="big-data-pipeline CloudEvents function ${FUNCTION} (esbuild bundle)" \
+      org.opencontainers.image.description="big-data-pipeline ${FUNCTION} (esbuild bundle)" \
       org.opencontainers.image.licenses="Apache-2.0"
 
 ENV NODE_ENV=production \
