@@ -3,39 +3,24 @@
  * and index templates, and runs the topology of knative/ and keda/ on this machine until
  * Ctrl-C, which stops everything it started.
  */
-import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { CeType } from '../shared/ce-types.ts';
+import { endpoints, infra, type LocalPlatform } from './local-platform.ts';
 import { setupPlatform } from './setup.ts';
 import { DevRuntime } from './dev/runtime.ts';
 
 const root = resolve(import.meta.dirname, '..');
-const KAFKA_PORT = Number(process.env['KAFKA_PORT'] ?? 19092);
-const ES_PORT = Number(process.env['ES_PORT'] ?? 19200);
+const platform: LocalPlatform = {
+  kafkaPort: Number(process.env['KAFKA_PORT'] ?? 19092),
+  esPort: Number(process.env['ES_PORT'] ?? 19200),
+  runDir: '.run/infra',
+};
 const BASE_PORT = Number(process.env['DEV_BASE_PORT'] ?? 8080);
 const DASHBOARD_PORT = Number(process.env['DASHBOARD_PORT'] ?? 8090);
-const infraEnv = {
-  ...process.env,
-  KAFKA_PORT: String(KAFKA_PORT),
-  KAFKA_CONTROLLER_PORT: String(KAFKA_PORT + 1),
-  ES_PORT: String(ES_PORT),
-  ES_TRANSPORT_PORT: String(ES_PORT + 100),
-  BDP_RUN_DIR: resolve(root, '.run/infra'),
-};
-const kafkaBrokers = `127.0.0.1:${KAFKA_PORT}`;
-const elasticsearchUrl = `http://127.0.0.1:${ES_PORT}`;
+const { kafkaBrokers, elasticsearchUrl } = endpoints(platform);
 
-function infra(command: 'start' | 'stop' | 'status'): boolean {
-  try {
-    execFileSync(resolve(root, 'platform/local/infra.sh'), [command], { env: infraEnv, stdio: command === 'status' ? 'ignore' : 'inherit' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const startedInfra = !infra('status');
-if (startedInfra && !infra('start')) process.exit(1);
+const startedInfra = !infra('status', platform);
+if (startedInfra && !infra('start', platform)) process.exit(1);
 await setupPlatform({ ...process.env, KAFKA_BROKERS: kafkaBrokers, ELASTICSEARCH_URL: elasticsearchUrl });
 
 const runtime = new DevRuntime({
@@ -54,7 +39,7 @@ async function shutdown(): Promise<void> {
   stopping = true;
   console.log('\nstopping: draining functions and dispatchers…');
   await runtime.stop();
-  if (startedInfra) infra('stop');
+  if (startedInfra) infra('stop', platform);
   console.log('stopped; nothing left running');
   process.exit(0);
 }
