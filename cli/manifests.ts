@@ -2,7 +2,7 @@
  * The single reader of the pipeline's topology. knative/ and keda/ (kustomize) are the
  * source of truth; this module renders them with `kubectl kustomize`, validates every
  * object against its schema, cross-checks the numbers that must agree with each other
- * (DESIGN §4 and §7) and turns the manifests into typed values for the local runtime
+ * and turns the manifests into typed values for the local runtime
  * (`make dev`) and the deploy tool. Nothing else parses those folders.
  */
 import { execFileSync } from 'node:child_process';
@@ -194,7 +194,7 @@ export function validateObjects(objects: K8sObject[]): Problem[] {
 }
 
 // ---------------------------------------------------------------------------------------
-// Defaults (shared/notes/knative-keda.md) and small readers
+// Defaults and small readers
 
 /** Knative Serving's cluster defaults (config-autoscaler, config-defaults). */
 export const servingDefaults = {

@@ -1,5 +1,5 @@
 /**
- * The live web dashboard (DESIGN §9): a long-lived web app, not an event function. It
+ * The live web dashboard: a long-lived web app, not an event function. It
  * serves one self-contained page that polls `/api/summary`, which is computed by one
  * Elasticsearch search over the window aggregates. Health probes and metrics like the
  * functions'. `listen` lives in main.ts.

@@ -1,5 +1,5 @@
 /**
- * KafkaSource delivery semantics, pure parts (notes/knative-keda.md §1.2–1.3): how a Kafka
+ * KafkaSource delivery semantics, pure parts: how a Kafka
  * record becomes the CloudEvent POSTed to the sink, which answers are retried, the back-off,
  * the dead-letter event, and which offset may be committed.
  */

@@ -1,6 +1,6 @@
 /**
  * Scaling emulation. Every expected number is derived by hand from the formulas of
- * /work/shared/notes/keda-kafka-scaler.md (§ refs) and Knative's KPA; the arithmetic is in
+ * the KEDA Kafka scaler and HPA algorithms (sources in scaling.ts) and Knative's KPA; the arithmetic is in
  * the comments.
  */
 import { describe, expect, it } from 'vitest';
@@ -48,7 +48,7 @@ describe('constants', () => {
   });
 });
 
-describe('worked examples of notes §4', () => {
+describe('worked examples of the KEDA scaler and HPA algorithms', () => {
   it('P=10, T=10, lag 100 per partition: metric capped to 100, proposal 10, legacy path 1 → 4 → 8 → 10', () => {
     // total = 10·100 = 1000; 1000 // 10 = 100 > P = 10 → capped to P·T = 10·10 = 100.
     const m = kafkaScalerMetric({ partitionLags: Array<number>(10).fill(100), lagThreshold: 10 });
@@ -128,7 +128,7 @@ describe('kafkaScalerMetric', () => {
   });
 });
 
-describe('kedaPoll (§2.2)', () => {
+describe('kedaPoll', () => {
   const base = { minReplicaCount: 0, maxReplicaCount: 8, cooldownPeriodS: 30 };
 
   it('activates 0 → 1 at the first poll after lag appears, and only then', () => {
@@ -167,7 +167,7 @@ describe('kedaPoll (§2.2)', () => {
   });
 });
 
-describe('hpaReconcile (§3.2, §3.4 a)', () => {
+describe('hpaReconcile', () => {
   it('does nothing at 0 replicas and records nothing', () => {
     const history = [{ atMs: 0, recommendation: 5 }];
     const r = hpaReconcile(history, { proposal: 10, currentReplicas: 0, minReplicas: 1, maxReplicas: 8, nowMs: 15_000 });

@@ -7,23 +7,23 @@
  *
  * Pure functions (no I/O, no timers; time is passed in as ms) plus small state holders, so
  * every recorded decision can be recomputed from its inputs. Algorithms and numbers:
- * /work/shared/notes/keda-kafka-scaler.md (§n below) and notes/knative-keda.md §3.
+ * the upstream sources listed below.
  *
  * Sources of the numbers
- *   KEDA Kafka scaler   kedacore/keda pkg/scalers/kafka_scaler.go @8b4f083 (§1.3–1.5):
+ *   KEDA Kafka scaler   kedacore/keda pkg/scalers/kafka_scaler.go @8b4f083:
  *                       partition cap with floor division and strict '>' (issue #4483),
  *                       activity = uncapped total > activationLagThreshold (0: Knative's
  *                       generated trigger sets none since eventing-kafka-broker PR #3479).
- *   KEDA loop           pkg/scaling/executor/scale_scaledobjects.go (§2.2): 0 → max(min, 1)
+ *   KEDA loop           pkg/scaling/executor/scale_scaledobjects.go: 0 → max(min, 1)
  *                       at once; → min (0) at the first poll strictly after lastActive +
  *                       cooldownPeriod; initialCooldownPeriod default 0.
- *   Knative → KEDA      eventing-kafka-broker control-plane/pkg/autoscaler (knative-keda.md
- *                       §3.1): min-scale 0, max-scale 50, polling-interval 10 s,
+ *   Knative → KEDA      eventing-kafka-broker control-plane/pkg/autoscaler:
+ *                       min-scale 0, max-scale 50, polling-interval 10 s,
  *                       cooldown-period 30 s, lag-threshold 100; allowIdleConsumers "true"
  *                       once the ConsumerGroup has placements; offsetResetPolicy unset
  *                       (latest); HPA behavior nil → legacy normalization.
  *   HPA                 kubernetes pkg/controller/podautoscaler horizontal.go,
- *                       replica_calculator.go (§3): sync 15 s, tolerance 0.1, downscale
+ *                       replica_calculator.go: sync 15 s, tolerance 0.1, downscale
  *                       stabilization 300 s, scale-up limit max(2·current, 4),
  *                       AverageValue proposal ceil(L/T) unless |L/(T·S) − 1| ≤ 0.1.
  *   KPA                 knative/serving pkg/autoscaler/scaling/autoscaler.go (Scale),
@@ -63,20 +63,20 @@
 // Constants
 // ---------------------------------------------------------------------------------------
 
-/** kube-controller-manager --horizontal-pod-autoscaler-sync-period (§3.1). */
+/** kube-controller-manager --horizontal-pod-autoscaler-sync-period. */
 export const HPA_SYNC_PERIOD_MS = 15_000;
-/** kube-controller-manager --horizontal-pod-autoscaler-tolerance (§3.1). */
+/** kube-controller-manager --horizontal-pod-autoscaler-tolerance. */
 export const TOLERANCE = 0.1;
-/** kube-controller-manager --horizontal-pod-autoscaler-downscale-stabilization (§3.1). */
+/** kube-controller-manager --horizontal-pod-autoscaler-downscale-stabilization. */
 export const DOWNSCALE_STABILIZATION_MS = 300_000;
-/** horizontal.go calculateScaleUpLimit: max(2 · current, 4) (§3.4 a). */
+/** horizontal.go calculateScaleUpLimit: max(2 · current, 4). */
 export const HPA_SCALE_UP_LIMIT_FACTOR = 2;
 export const HPA_SCALE_UP_LIMIT_MINIMUM = 4;
 
 /** KEDA trigger default; Knative's generated trigger sets no activationLagThreshold. */
 export const ACTIVATION_LAG_THRESHOLD = 0;
 
-/** Defaults of Knative's built-in KEDA integration (`config-kafka-autoscaler`, knative-keda.md §3.1). */
+/** Defaults of Knative's built-in KEDA integration (`config-kafka-autoscaler`). */
 export const KNATIVE_KAFKA_AUTOSCALER_DEFAULTS = {
   minScale: 0,
   maxScale: 50,
@@ -85,7 +85,7 @@ export const KNATIVE_KAFKA_AUTOSCALER_DEFAULTS = {
   lagThreshold: 100,
 } as const;
 
-/** Knative Serving `config-autoscaler` defaults (knative-keda.md §3.2) and the KPA tick. */
+/** Knative Serving `config-autoscaler` defaults and the KPA tick. */
 export const KPA_DEFAULTS = {
   /** container-concurrency-target-default (our ksvc sets `autoscaling.knative.dev/target: 50`). */
   target: 100,
@@ -108,7 +108,7 @@ export const KPA_TICK_MS = 2_000;
 export const KPA_BUCKET_MS = 1_000;
 
 // ---------------------------------------------------------------------------------------
-// 1. KEDA Kafka scaler: metric and activity (§1.4–1.5)
+// 1. KEDA Kafka scaler: metric and activity
 // ---------------------------------------------------------------------------------------
 
 export interface KafkaScalerMetricInput {
@@ -158,13 +158,13 @@ export function kafkaScalerMetric(input: KafkaScalerMetricInput): KafkaScalerMet
   return { metric: capped > 0 ? capped : 0, activity: total };
 }
 
-/** KEDA activity: strictly greater than the activation threshold (§1.5). */
+/** KEDA activity: strictly greater than the activation threshold. */
 export function kafkaScalerActive(activity: number, activationLagThreshold = ACTIVATION_LAG_THRESHOLD): boolean {
   return activity > activationLagThreshold;
 }
 
 // ---------------------------------------------------------------------------------------
-// 2. KEDA polling loop: 0 ↔ 1 (§2.2, idleReplicaCount unset, no errors)
+// 2. KEDA polling loop: 0 ↔ 1 (idleReplicaCount unset, no errors)
 // ---------------------------------------------------------------------------------------
 
 export interface KedaState {
@@ -211,7 +211,7 @@ export function kedaPoll(state: KedaState, input: KedaPollInput): KedaPollResult
 }
 
 // ---------------------------------------------------------------------------------------
-// 3. HPA: AverageValue proposal (§3.3) and legacy normalization (§3.2, §3.4 a)
+// 3. HPA: AverageValue proposal and legacy normalization
 // ---------------------------------------------------------------------------------------
 
 export interface HpaProposalInput {

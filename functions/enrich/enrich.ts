@@ -1,4 +1,4 @@
-/** Enrichment of one raw shop event (DESIGN §2). Pure: no I/O. */
+/** Enrichment of one raw shop event. Pure: no I/O. */
 import { ErrorCode, badEvent } from '../../shared/errors.ts';
 import type { EnrichedEvent, RawEvent } from '../../shared/schemas.ts';
 import { windowStartIso } from '../../shared/window.ts';

@@ -1,7 +1,7 @@
 /**
  * Window aggregation, pure parts: the aggregation query, turning its answer into one
  * document per (window, event_type, region), the watermark and the finalize tick's
- * choice of windows to recompute. No I/O here (DESIGN §5–6).
+ * choice of windows to recompute. No I/O here.
  */
 import type { estypes } from '@elastic/elasticsearch';
 import { EVENT_TYPES, REGIONS } from '../../shared/schemas.ts';

@@ -4,7 +4,7 @@
 # tool rotated a Secret brings Elasticsearch in line with it.
 #
 #  - kibana_system gets the password from the kibana-credentials Secret (Kibana 8 refuses to
-#    run as elastic; notes/platform.md §2, option A).
+#    run as elastic).
 #  - The pipeline's own user (elasticsearch-credentials: username, password) gets a role
 #    limited to the pipeline's indices: the functions, the web dashboard and the exporter
 #    share it, and none of them needs more than this.
