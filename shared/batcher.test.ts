@@ -22,6 +22,18 @@ function recordingFlush(): { fn: FlushFn<number, number>; batches: number[][] } 
   return { fn, batches };
 }
 
+/** A flush function whose first batch stays in flight until `gate` is resolved. */
+function firstBatchHeld(): { fn: FlushFn<number, number>; batches: number[][]; gate: ReturnType<typeof deferred<void>> } {
+  const gate = deferred<void>();
+  const batches: number[][] = [];
+  const fn: FlushFn<number, number> = async (items) => {
+    batches.push([...items]);
+    if (batches.length === 1) await gate.promise;
+    return items.map((i) => ({ ok: true, value: i }));
+  };
+  return { fn, batches, gate };
+}
+
 /** Lets queued promise callbacks run without moving (fake) time. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
@@ -58,13 +70,7 @@ describe('MicroBatcher', () => {
   });
 
   it('while a batch is in flight, gathers the next one until it settles (no fewer-than-maxItems flush before that)', async () => {
-    const gate = deferred<void>();
-    const batches: number[][] = [];
-    const fn: FlushFn<number, number> = async (items) => {
-      batches.push([...items]);
-      if (batches.length === 1) await gate.promise;
-      return items.map((i) => ({ ok: true, value: i }));
-    };
+    const { fn, batches, gate } = firstBatchHeld();
     const batcher = new MicroBatcher(fn, { maxItems: 10, maxWaitMs: 1000 });
     void batcher.add(1);
     await vi.advanceTimersByTimeAsync(0);
@@ -78,13 +84,7 @@ describe('MicroBatcher', () => {
   });
 
   it('flushes at maxWaitMs even while an earlier batch is still in flight', async () => {
-    const gate = deferred<void>();
-    const batches: number[][] = [];
-    const fn: FlushFn<number, number> = async (items) => {
-      batches.push([...items]);
-      if (batches.length === 1) await gate.promise;
-      return items.map((i) => ({ ok: true, value: i }));
-    };
+    const { fn, batches, gate } = firstBatchHeld();
     const batcher = new MicroBatcher(fn, { maxItems: 10, maxWaitMs: 20 });
     void batcher.add(1);
     await vi.advanceTimersByTimeAsync(0);
