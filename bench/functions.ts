@@ -3,16 +3,19 @@
  * measured in the same run against real Kafka and Elasticsearch. Each function runs as its
  * own process (the esbuild bundle) and is sent binary CloudEvents over loopback HTTP by 50
  * concurrent clients: what one KafkaSource consumer keeps in flight with `unordered`.
+ * The two settings alternate for a few rounds and the medians are reported, with the CPU
+ * each process spent per event (from /proc, so on Linux), which shows where batching saves
+ * work even when the machine, not the function, limits throughput.
  *
- *   make bench                       # starts its own Kafka + Elasticsearch
- *   BENCH_EVENTS=20000 make bench    # more events per measurement
+ *   make bench                                     # starts its own Kafka + Elasticsearch
+ *   BENCH_EVENTS=20000 BENCH_ROUNDS=5 make bench   # more events per measurement, more rounds
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { HTTP, type CloudEvent } from 'cloudevents';
-import { endpoints, infra, type LocalPlatform } from '../cli/local-platform.ts';
+import { endpoints, infra, platformPids, type LocalPlatform } from '../cli/local-platform.ts';
 import { setupPlatform } from '../cli/setup.ts';
 import { enrichedEvent } from '../functions/enrich/app.ts';
 import { enrichEvent } from '../functions/enrich/enrich.ts';
@@ -20,7 +23,9 @@ import { shopEvent } from '../functions/generate/app.ts';
 import { generateEvents, planFromRequest } from '../functions/generate/generate.ts';
 
 const CONCURRENCY = 50;
-const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 10_000);
+const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 20_000);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const BATCH = 35;
 const WARMUP = 1_000;
 const platform: LocalPlatform = { kafkaPort: 49092, esPort: 49200, runDir: '.run/bench-infra' };
 const platformEnv = (() => {
@@ -106,42 +111,115 @@ async function drive(port: number, batch: Encoded[]): Promise<number> {
   return batch.length / seconds;
 }
 
-async function measure(name: 'enrich' | 'index', batchMaxItems: number, run: number): Promise<number> {
+type Process = 'function' | 'elasticsearch' | 'kafka' | 'load generator';
+const PROCESSES: Process[] = ['function', 'elasticsearch', 'kafka', 'load generator'];
+
+interface Measurement {
+  eventsPerSecond: number;
+  /** CPU microseconds per event, by process; absent where /proc cannot be read. */
+  cpuPerEvent: Partial<Record<Process, number>>;
+}
+
+/** User + system CPU seconds a process has used so far (Linux /proc), or undefined. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks of 1/100 s
+  } catch {
+    return undefined;
+  }
+}
+
+async function measure(name: 'enrich' | 'index', batchMaxItems: number, run: number): Promise<Measurement> {
   const port = 49500 + run;
   const child = await startFunction(name, port, batchMaxItems);
   try {
     const warm = events(run * 2, WARMUP);
     await drive(port, name === 'enrich' ? warm.raw : warm.enriched);
     const timed = events(run * 2 + 1, EVENTS);
-    return await drive(port, name === 'enrich' ? timed.raw : timed.enriched);
+    const batch = name === 'enrich' ? timed.raw : timed.enriched;
+    const { kafka, elasticsearch } = platformPids(platform);
+    const pids: Record<Process, number | undefined> = { function: child.pid, elasticsearch, kafka, 'load generator': process.pid };
+    const before = PROCESSES.map((p) => cpuSeconds(pids[p]));
+    const eventsPerSecond = await drive(port, batch);
+    const cpuPerEvent: Measurement['cpuPerEvent'] = {};
+    PROCESSES.forEach((p, i) => {
+      const after = cpuSeconds(pids[p]);
+      if (after !== undefined && before[i] !== undefined) cpuPerEvent[p] = ((after - before[i]!) / batch.length) * 1e6;
+    });
+    return { eventsPerSecond, cpuPerEvent };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   }
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const thousands = (x: number) => Math.round(x).toLocaleString('en-US');
+
+function summarize(ms: Measurement[]): Measurement {
+  const cpuPerEvent: Measurement['cpuPerEvent'] = {};
+  for (const p of PROCESSES) {
+    const xs = ms.flatMap((m) => (m.cpuPerEvent[p] === undefined ? [] : [m.cpuPerEvent[p]!]));
+    if (xs.length === ms.length) cpuPerEvent[p] = median(xs);
+  }
+  return { eventsPerSecond: median(ms.map((m) => m.eventsPerSecond)), cpuPerEvent };
+}
+
 async function main() {
   if (!infra('start', platform)) throw new Error('could not start Kafka and Elasticsearch');
   try {
     await setupPlatform({ ...process.env, ...platformEnv });
-    const rows: { fn: string; batched: number; single: number }[] = [];
+    const results: { fn: string; batched: Measurement; single: Measurement }[] = [];
     let run = 0;
     for (const fn of ['enrich', 'index'] as const) {
-      const batched = await measure(fn, 35, run++);
-      const single = await measure(fn, 1, run++);
-      rows.push({ fn, batched, single });
+      const batched: Measurement[] = [];
+      const single: Measurement[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        batched.push(await measure(fn, BATCH, run++));
+        single.push(await measure(fn, 1, run++));
+        console.log(`${fn} round ${round + 1}/${ROUNDS}: batch ${BATCH} ${thousands(batched.at(-1)!.eventsPerSecond)} events/s, batch 1 ${thousands(single.at(-1)!.eventsPerSecond)} events/s`);
+      }
+      results.push({ fn, batched: summarize(batched), single: summarize(single) });
     }
-    const lines = [
-      `| function | batch 35 (events/s) | batch 1 (events/s) | ratio |`,
+    const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
+    const throughput = [
+      `| function | batch ${BATCH} (events/s) | batch 1 (events/s) | ratio |`,
       `|---|---:|---:|---:|`,
-      ...rows.map((r) => `| ${r.fn} | ${r.batched.toFixed(0)} | ${r.single.toFixed(0)} | ${(r.batched / r.single).toFixed(1)}× |`),
+      ...results.map((r) => `| ${r.fn} | ${thousands(r.batched.eventsPerSecond)} | ${thousands(r.single.eventsPerSecond)} | ${ratio(r.batched.eventsPerSecond, r.single.eventsPerSecond)} |`),
     ];
-    const report = [`${EVENTS} events per measurement, ${CONCURRENCY} concurrent requests, loopback HTTP, ${new Date().toISOString()}`, '', ...lines, ''].join('\n');
+    const cpu = [
+      `| function | process | batch ${BATCH} (µs/event) | batch 1 (µs/event) | ratio |`,
+      `|---|---|---:|---:|---:|`,
+      ...results.flatMap((r) =>
+        PROCESSES.filter((p) => r.batched.cpuPerEvent[p] !== undefined && r.single.cpuPerEvent[p] !== undefined).map((p) => {
+          const b = r.batched.cpuPerEvent[p]!;
+          const s = r.single.cpuPerEvent[p]!;
+          return `| ${r.fn} | ${p} | ${thousands(b)} | ${thousands(s)} | ${ratio(s, b)} |`;
+        }),
+      ),
+    ];
+    const report = [
+      `${EVENTS} events per measurement, ${CONCURRENCY} concurrent requests, loopback HTTP, median of ${ROUNDS} alternating rounds, ${new Date().toISOString()}`,
+      '',
+      'Throughput:',
+      '',
+      ...throughput,
+      '',
+      'CPU time per event:',
+      '',
+      ...cpu,
+      '',
+    ].join('\n');
     console.log(`\n${report}`);
     writeFileSync('bench/last-run.md', report);
-    const index = rows.find((r) => r.fn === 'index')!;
-    const ratio = index.batched / index.single;
-    console.log(ratio >= 10 ? `index: batching gives ${ratio.toFixed(1)}× (target 10×): met` : `index: batching gives ${ratio.toFixed(1)}× (target 10×): NOT met on this machine`);
+    const index = results.find((r) => r.fn === 'index')!;
+    const indexRatio = index.batched.eventsPerSecond / index.single.eventsPerSecond;
+    console.log(`index: batching gives ${indexRatio.toFixed(1)}× the batch-size-1 throughput (target 10×): ${indexRatio >= 10 ? 'met' : 'NOT met on this machine'}`);
   } finally {
     agent.destroy();
     infra('stop', platform);

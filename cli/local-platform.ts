@@ -3,6 +3,7 @@
  * the benchmarks start them: each on its own ports and run directory, so they can coexist.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export interface LocalPlatform {
@@ -40,4 +41,17 @@ export function infra(command: 'start' | 'stop' | 'status', p: LocalPlatform): b
   } catch {
     return false;
   }
+}
+
+/** Process ids of the running Kafka and Elasticsearch, from the pid files infra.sh writes; undefined if not running. */
+export function platformPids(p: LocalPlatform): { kafka?: number; elasticsearch?: number } {
+  const read = (file: string) => {
+    try {
+      const pid = Number(readFileSync(resolve(root, p.runDir, file), 'utf8').trim());
+      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return { kafka: read('kafka/kafka.pid'), elasticsearch: read('es/es.pid') };
 }
