@@ -1,6 +1,8 @@
+import { errors as esErrors } from '@elastic/elasticsearch';
 import { Type } from '@sinclair/typebox';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
+import { KafkaJSError } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downstreamUnavailable } from './errors.ts';
 import { createMetrics } from './metrics.ts';
@@ -135,6 +137,17 @@ describe('CloudEvents shell', () => {
     expect(res.statusCode).toBe(503);
     expect((await server.inject({ url: '/health/liveness' })).statusCode).toBe(200);
     expect((await server.inject({ url: '/health/readiness' })).statusCode).toBe(200);
+  });
+
+  it('answers 503, never 400, for any error of the Kafka or Elasticsearch client', async () => {
+    const missingIndex = new esErrors.ResponseError({ body: { error: { type: 'index_not_found_exception' } }, statusCode: 404, headers: {}, warnings: null, meta: {} as never });
+    const writeBlock = new esErrors.ResponseError({ body: { error: { type: 'cluster_block_exception' } }, statusCode: 403, headers: {}, warnings: null, meta: {} as never });
+    for (const error of [missingIndex, writeBlock, new KafkaJSError('This server does not host this topic-partition')]) {
+      failNext = error;
+      const res = await server.inject({ method: 'POST', url: '/', headers: binaryHeaders, payload: { n: 1 } });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ code: 'BDP_ERR_DOWNSTREAM_UNAVAILABLE' });
+    }
   });
 
   it('answers 500 without details for an unexpected handler error', async () => {

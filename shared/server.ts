@@ -6,9 +6,11 @@
  * health probes and Prometheus metrics. `listen` lives in each function's main.ts.
  */
 import { CloudEvent, HTTP, ValidationError, type CloudEventV1 } from 'cloudevents';
+import { errors as esErrors } from '@elastic/elasticsearch';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import { KafkaJSError } from 'kafkajs';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { ErrorCode, PipelineError, badEvent } from './errors.ts';
+import { ErrorCode, PipelineError, badEvent, downstreamUnavailable } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { toIssues, validator, type Validator } from './validation.ts';
 
@@ -247,6 +249,11 @@ export function toAnswer(error: Error & { statusCode?: number; code?: string }):
   }
   if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return { status: 400, body: { error: `data is not valid JSON: ${error.message}`, code: ErrorCode.invalidData } };
+  }
+  // A client library's error is the store's trouble, never the event's, whatever status it
+  // carries (an Elasticsearch 404 or 403 is a missing index or a write block): retry it.
+  if (error instanceof esErrors.ElasticsearchClientError || error instanceof KafkaJSError) {
+    return toAnswer(downstreamUnavailable(error instanceof KafkaJSError ? 'Kafka unavailable' : 'Elasticsearch unavailable', error));
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {

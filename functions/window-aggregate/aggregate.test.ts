@@ -101,6 +101,21 @@ describe('cellsOf', () => {
     expect(() => cellsOf(r)).toThrow(/distinct users/);
     expect(() => cellsOf([{ error: { type: 'search_phase_execution_exception', reason: 'boom' } }])).toThrow(/boom/);
   });
+
+  it('answers 503 for a search Elasticsearch could not run now, 500 for one it refused', () => {
+    const thrown = (responses: CellResponse[]) => {
+      try {
+        cellsOf(responses);
+      } catch (error) {
+        return error as Error & { statusCode?: number };
+      }
+      throw new Error('cellsOf did not throw');
+    };
+    expect(thrown([{ status: 429, error: { type: 'es_rejected_execution_exception', reason: 'queue full' } }])).toMatchObject({ statusCode: 503 });
+    const refused = thrown([{ status: 400, error: { type: 'parsing_exception', reason: 'bad query' } }]);
+    expect(refused.message).toMatch(/bad query/);
+    expect(refused.statusCode).toBeUndefined();
+  });
 });
 
 describe('finalCountsOf', () => {

@@ -4,6 +4,8 @@
  * choice of windows to recompute. No I/O here.
  */
 import type { estypes } from '@elastic/elasticsearch';
+import { isRetryableItemStatus } from '../../shared/elasticsearch.ts';
+import { downstreamUnavailable } from '../../shared/errors.ts';
 import { EVENT_TYPES, REGIONS } from '../../shared/schemas.ts';
 import { aggregateId, windowEndOf } from '../../shared/window.ts';
 
@@ -85,6 +87,7 @@ export const RESPONSE_FILTER = [
 ];
 
 export interface CellResponse {
+  status?: number;
   error?: { type?: string; reason?: string };
   hits?: { total?: { value: number } };
   aggregations?: {
@@ -101,7 +104,11 @@ export interface CellResponse {
 export function cellsOf(responses: CellResponse[]): Cell[] {
   const cells: Cell[] = [];
   responses.forEach((r, i) => {
-    if (r.error) throw new Error(`window aggregation failed: ${r.error.type ?? ''} ${r.error.reason ?? ''}`);
+    if (r.error) {
+      const reason = `${r.error.type ?? ''} ${r.error.reason ?? ''}`.trim();
+      if (r.status !== undefined && isRetryableItemStatus(r.status)) throw downstreamUnavailable('Elasticsearch could not run the window aggregation', reason);
+      throw new Error(`window aggregation failed: ${reason}`);
+    }
     const count = r.hits?.total?.value ?? 0;
     const a = r.aggregations;
     if (count === 0 || !a) return;

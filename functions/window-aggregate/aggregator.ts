@@ -81,12 +81,24 @@ export class WindowAggregator {
     }
     const entry = this.#running.get(windowStartMs);
     if (!entry) {
-      const current = this.#run(windowStartMs, trigger).finally(() => this.#advanceQueue(windowStartMs));
-      this.#running.set(windowStartMs, { current });
+      const current = this.#run(windowStartMs, trigger);
+      this.#start(windowStartMs, current);
       return current;
     }
     entry.next ??= entry.current.catch(() => undefined).then(() => this.#run(windowStartMs, trigger));
     return entry.next;
+  }
+
+  /** Makes `run` the window's current recomputation; when it settles, its follow-up (if any) takes over. */
+  #start(windowStartMs: number, run: Promise<RecomputeResult>): void {
+    this.#running.set(windowStartMs, { current: run });
+    // Both outcomes handled here, so a failed run is only its callers' rejection, never an unhandled one.
+    const advance = () => {
+      const next = this.#running.get(windowStartMs)?.next;
+      if (next) this.#start(windowStartMs, next);
+      else this.#running.delete(windowStartMs);
+    };
+    run.then(advance, advance);
   }
 
   /** The finalize tick: advance the watermark by wall clock when idle, then recompute what needs it. */
@@ -95,20 +107,12 @@ export class WindowAggregator {
     // With no backlog upstream, wall clock moves the watermark even when the stream stopped.
     await this.#advanceWatermark(now - this.o.latenessMs);
     const states = await this.#windowStates(now - this.o.finalizeLookbackMs);
-    const due = windowsToRecompute(states, this.watermark.value);
+    // A recomputation that changes no count writes nothing (its versions conflict), so the
+    // stored computed_at can stay older than a re-indexed duplicate for good; what this
+    // process already recomputed after the window's newest indexing is not due again.
+    const due = windowsToRecompute(states.map((s) => this.#withCovered(s)), this.watermark.value);
     for (const w of due) await this.recompute(w, 'finalize');
     return { watermark: isoOrNull(this.watermark.value), recomputed: due.map((w) => new Date(w).toISOString()) };
-  }
-
-  #advanceQueue(windowStartMs: number): void {
-    const entry = this.#running.get(windowStartMs);
-    if (!entry) return;
-    if (entry.next) {
-      const current = entry.next.finally(() => this.#advanceQueue(windowStartMs));
-      this.#running.set(windowStartMs, { current });
-    } else {
-      this.#running.delete(windowStartMs);
-    }
   }
 
   async #run(windowStartMs: number, trigger: 'touched' | 'finalize'): Promise<RecomputeResult> {
@@ -124,14 +128,16 @@ export class WindowAggregator {
     const { es, metrics } = this.o;
     metrics.recomputes.inc({ trigger });
     const windowStart = new Date(windowStartMs).toISOString();
-    const asOf = await this.#refreshedAfter(this.o.now());
-
-    const [aggregation, latest] = await Promise.all([
-      es.msearch({ searches: windowCellSearches(this.o.eventsIndex, windowStart), filter_path: RESPONSE_FILTER }),
-      this.#latestEventTime(),
-    ]);
-    const cells = cellsOf(aggregation.responses as Parameters<typeof cellsOf>[0]);
+    // Whether this computation may finalize the window rests only on what was known before
+    // its refresh: the newest event time as of the previous refresh (never ahead of this one)
+    // and the upstream backlog read now. An event that leaves the backlog after this read was
+    // indexed before the refresh and is counted; read after the refresh, the backlog could
+    // miss one that slipped through in between.
+    const latest = await this.#latestEventTime();
     const watermark = await this.#advanceWatermark(latest === undefined ? undefined : Math.min(latest, this.o.now()) - this.o.latenessMs);
+    const asOf = await this.#refreshedAfter(this.o.now());
+    const aggregation = await es.msearch({ searches: windowCellSearches(this.o.eventsIndex, windowStart), filter_path: RESPONSE_FILTER });
+    const cells = cellsOf(aggregation.responses as Parameters<typeof cellsOf>[0]);
     if (cells.length === 0) return { window_start: windowStart, cells: 0, events: 0, status: 'empty', watermark: isoOrNull(watermark) };
 
     let finals = await this.#finalCounts(windowStart);
@@ -149,6 +155,14 @@ export class WindowAggregator {
     };
     this.#cover(windowStartMs, asOf, result);
     return result;
+  }
+
+  /** The window's state with the refresh time of this process's newest recomputation of it, if that is later. */
+  #withCovered(state: WindowState): WindowState {
+    const covered = this.#covered.get(state.windowStartMs);
+    if (!covered || state.minComputedAtMs === undefined) return state;
+    const asOf = covered.asOf - CLOCK_SKEW_MARGIN_MS;
+    return asOf > state.minComputedAtMs ? { ...state, minComputedAtMs: asOf } : state;
   }
 
   #cover(windowStartMs: number, asOf: number, result: RecomputeResult): void {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CeType } from '../../shared/ce-types.ts';
@@ -66,6 +67,25 @@ describe('window-aggregate handler (real Elasticsearch)', () => {
     expect(view._source).toMatchObject({ status: 'final', final_count: 1, late_events: 0, count: 1 });
   });
 
+  it('recomputes a window once, not on every tick, after a duplicate is re-indexed into it', async () => {
+    const e0 = await es.get<Record<string, unknown>>({ index: env.EVENTS_INDEX!, id: 'e0' });
+    await es.index({ index: env.EVENTS_INDEX!, id: 'e0', document: { ...e0._source, indexed_at: new Date().toISOString() } });
+    await sleep(1100); // past the clock-skew margin between the indexing and the recomputation
+    const first = await server.inject(structured(ce({ type: CeType.ping, data: {} })));
+    expect(first.json().recomputed).toContain(windowStart);
+    const second = await server.inject(structured(ce({ type: CeType.ping, data: {} })));
+    expect(second.statusCode).toBe(200);
+    expect(second.json().recomputed).not.toContain(windowStart);
+  });
+
+  it('answers 503, not 400, when the events index is missing', async () => {
+    const other = app({ ...env, EVENTS_INDEX: `${env.EVENTS_INDEX}-missing` });
+    const res = await other.inject(binary(ce({ type: CeType.windowTouched, data: { window_start: windowStart } })));
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 'BDP_ERR_DOWNSTREAM_UNAVAILABLE' });
+    await other.close();
+  });
+
   it('answers 400 for an invalid notice', async () => {
     const res = await server.inject(binary(ce({ type: CeType.windowTouched, data: { window_start: 'soon' } })));
     expect(res.statusCode).toBe(400);
@@ -81,6 +101,23 @@ describe('window-aggregate handler with Elasticsearch unreachable', () => {
     expect(tick.statusCode).toBe(503);
     expect((await server.inject({ url: '/health/liveness' })).statusCode).toBe(200);
     await server.close();
+  });
+
+  it('fails a notice and the follow-up queued behind it without an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    const server = app(isolatedEnv({ ELASTICSEARCH_URL: UNREACHABLE.ELASTICSEARCH_URL }));
+    try {
+      const notice = () => server.inject(binary(ce({ type: CeType.windowTouched, data: { window_start: '2026-11-24T12:00:00.000Z' } })));
+      const answers = await Promise.all([notice(), notice(), notice()]);
+      expect(answers.map((a) => a.statusCode)).toEqual([503, 503, 503]);
+      await sleep(50);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+      await server.close();
+    }
   });
 });
 

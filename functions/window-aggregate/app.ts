@@ -9,8 +9,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Admin } from 'kafkajs';
 import { CeType } from '../../shared/ce-types.ts';
 import { commonConfig, elasticsearchConfig, latenessConfig } from '../../shared/config.ts';
-import { isTransientEsError } from '../../shared/elasticsearch.ts';
-import { downstreamUnavailable } from '../../shared/errors.ts';
 import { parseGroupTopics } from '../../shared/lag.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { PingSchema, WindowTouchedSchema } from '../../shared/schemas.ts';
@@ -57,11 +55,6 @@ export function build(config: Config, deps: Deps): FastifyInstance {
     now: deps.now ?? Date.now,
   });
 
-  const transient = <T>(work: Promise<T>): Promise<T> =>
-    work.catch((error: unknown) => {
-      throw isTransientEsError(error) ? downstreamUnavailable('Elasticsearch unavailable', error) : error;
-    });
-
   const app = createCloudEventServer({
     name: 'window-aggregate',
     metrics: deps.metrics,
@@ -75,12 +68,12 @@ export function build(config: Config, deps: Deps): FastifyInstance {
       route({
         types: [CeType.windowTouched],
         schema: WindowTouchedSchema,
-        handle: (data, event) => transient(aggregator.recompute(Date.parse(data.window_start), 'touched', event.time ? Date.parse(event.time) : undefined)),
+        handle: (data, event) => aggregator.recompute(Date.parse(data.window_start), 'touched', event.time ? Date.parse(event.time) : undefined),
       }),
       route({
         types: [CeType.ping],
         schema: PingSchema,
-        handle: () => transient(aggregator.finalizeTick()),
+        handle: () => aggregator.finalizeTick(),
       }),
     ],
   });
