@@ -100,7 +100,7 @@ undeploy: install ## Delete what make deploy made (KafkaSources take their consu
 	npx tsx cli/deploy.ts undeploy $(if $(IS_DRY_RUN),--dry-run)
 
 .PHONY: images
-images: build ## Build the function images only (docker or podman): dev.local/big-data-pipeline/<fn>:<version>
+images: build ## Build the images of the functions and the dashboard (docker or podman): dev.local/big-data-pipeline/<name>:<version>
 	npx tsx cli/deploy.ts images
 
 .PHONY: status
@@ -108,7 +108,7 @@ status: install ## Cluster: Knative Services, sources, consumer groups, ScaledOb
 	npx tsx cli/deploy.ts status
 
 .PHONY: logs
-logs: install ## Cluster: a function's logs: make logs FN=index [TAIL=200] [FOLLOW=1]
+logs: install ## Cluster: a function's logs: make logs FN=index [TAIL=100 (default)] [FOLLOW=1]
 	npx tsx cli/deploy.ts logs
 
 .PHONY: port-forward

@@ -1,9 +1,10 @@
 /** Prometheus metrics of the dashboard: Node defaults plus how its Elasticsearch reads go. */
+import { hostname } from 'node:os';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createDashboardMetrics(labels: { pod?: string | undefined } = {}) {
   const registry = new Registry();
-  registry.setDefaultLabels({ function: 'dashboard', pod: labels.pod ?? `dashboard-${process.pid}` });
+  registry.setDefaultLabels({ function: 'dashboard', pod: labels.pod ?? hostname() });
   collectDefaultMetrics({ register: registry });
   return {
     registry,

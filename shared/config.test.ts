@@ -41,7 +41,6 @@ describe('loadConfig', () => {
 
   it('leaves optional variables without a default unset', () => {
     const config = loadConfig(commonConfig, {});
-    expect(config.K_SERVICE).toBeUndefined();
     expect(config.K_REVISION).toBeUndefined();
     expect(config.POD_NAME).toBeUndefined();
   });
@@ -61,23 +60,23 @@ describe('loadConfig', () => {
 
   it('keeps given strings and ignores variables outside the schema', () => {
     const config = loadConfig({ ...commonConfig, ...kafkaConfig }, {
-      K_SERVICE: 'enrich',
+      K_REVISION: 'enrich-00001',
       LOG_LEVEL: 'debug',
       KAFKA_BROKERS: 'kafka-0:9092,kafka-1:9093',
       PATH: '/usr/bin',
     });
-    expect(config.K_SERVICE).toBe('enrich');
+    expect(config.K_REVISION).toBe('enrich-00001');
     expect(config.LOG_LEVEL).toBe('debug');
     expect(config.KAFKA_BROKERS).toBe('kafka-0:9092,kafka-1:9093');
     expect(config).not.toHaveProperty('PATH');
   });
 
   it('treats an empty string as unset', () => {
-    const config = loadConfig({ ...commonConfig, ...elasticsearchConfig }, { PORT: '', LOG_LEVEL: '', ELASTICSEARCH_URL: '', K_SERVICE: '' });
+    const config = loadConfig({ ...commonConfig, ...elasticsearchConfig }, { PORT: '', LOG_LEVEL: '', ELASTICSEARCH_URL: '', K_REVISION: '' });
     expect(config.PORT).toBe(8080);
     expect(config.LOG_LEVEL).toBe('info');
     expect(config.ELASTICSEARCH_URL).toBe('http://127.0.0.1:9200');
-    expect(config.K_SERVICE).toBeUndefined();
+    expect(config.K_REVISION).toBeUndefined();
   });
 
   it('does not modify the env object it is given', () => {

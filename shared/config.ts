@@ -1,6 +1,6 @@
 /**
- * Configuration comes from environment variables only (Knative sets PORT, K_SERVICE,
- * K_REVISION). Each function declares a schema; it is checked once at start and a wrong
+ * Configuration comes from environment variables only (Knative sets PORT and K_REVISION).
+ * Each function declares a schema; it is checked once at start and a wrong
  * value stops the process with a message that names the variable.
  */
 import Ajv from 'ajv';
@@ -20,7 +20,6 @@ export const commonConfig = {
     default: 'info',
   }),
   BODY_LIMIT_BYTES: Positive(262_144),
-  K_SERVICE: Type.Optional(Type.String()),
   K_REVISION: Type.Optional(Type.String()),
   POD_NAME: Type.Optional(Type.String()),
   SHUTDOWN_GRACE_MS: Positive(25_000),

@@ -1,7 +1,9 @@
 /**
  * Prometheus metrics of one function. Every series carries `function`, `revision` and `pod`
- * (from K_SERVICE, K_REVISION, POD_NAME) so Grafana can line stages and pods up.
+ * (`pod`: POD_NAME, else the host name, which in Kubernetes is the pod's name; `revision`:
+ * Knative's K_REVISION) so Grafana can line stages and pods up.
  */
+import { hostname } from 'node:os';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface MetricLabels {
@@ -15,7 +17,7 @@ export function createMetrics(labels: MetricLabels) {
   registry.setDefaultLabels({
     function: labels.function,
     revision: labels.revision ?? 'local',
-    pod: labels.pod ?? `${labels.function}-${process.pid}`,
+    pod: labels.pod ?? hostname(),
   });
   collectDefaultMetrics({ register: registry });
 
