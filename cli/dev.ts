@@ -34,22 +34,39 @@ const runtime = new DevRuntime({
 });
 
 let stopping = false;
-async function shutdown(): Promise<void> {
+/** Ctrl-C, or a fatal failure of the runtime: stop the functions, dispatchers and infra this started. */
+async function shutdown(code: number, failure?: unknown): Promise<void> {
   if (stopping) return;
   stopping = true;
+  if (failure !== undefined) console.error(`\nfatal: ${failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)}`);
   console.log('\nstopping: draining functions and dispatchers…');
-  await runtime.stop();
+  let clean = true;
+  try {
+    await runtime.stop();
+  } catch (error) {
+    clean = false;
+    console.error(`the runtime did not stop cleanly: ${(error as Error).message}`);
+  }
   if (startedInfra) infra('stop', platform);
-  console.log('stopped; nothing left running');
-  process.exit(0);
+  console.log(clean ? 'stopped; nothing left running' : 'stopped, with the error above');
+  process.exit(clean ? code : code || 1);
 }
-process.on('SIGINT', () => void shutdown());
-process.on('SIGTERM', () => void shutdown());
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+// Without these Node would exit at once and leave the function processes running.
+process.on('unhandledRejection', (reason) => void shutdown(1, reason));
+process.on('uncaughtException', (error) => void shutdown(1, error));
 
-await runtime.start();
-const state = runtime.state();
-const generate = state.services.find((s) => s.name === 'generate')!;
-console.log(`
+try {
+  await runtime.start();
+} catch (error) {
+  await shutdown(1, error);
+}
+// A fatal failure during start, or Ctrl-C meanwhile: the shutdown in progress exits.
+if (!stopping) {
+  const state = runtime.state();
+  const generate = state.services.find((s) => s.name === 'generate')!;
+  console.log(`
 big-data-pipeline is running locally (topology read from knative/ and keda/)
 
   functions:      ${state.services.map((s) => `${s.name} ${s.url}`).join('\n                  ')}
@@ -66,3 +83,4 @@ big-data-pipeline is running locally (topology read from knative/ and keda/)
 
   Ctrl-C stops everything.
 `);
+}

@@ -231,7 +231,9 @@ export class DevRuntime {
       this.#dashboard.start();
     }
 
-    this.#timer = setInterval(() => void this.step(), options.scalingTickMs ?? 1000);
+    this.#timer = setInterval(() => {
+      this.step().catch((error: unknown) => this.log(`scaling step failed (${(error as Error).message}); retrying on the next tick`));
+    }, options.scalingTickMs ?? 1000);
     await this.step();
   }
 
@@ -265,6 +267,7 @@ export class DevRuntime {
           this.decisions.push({ ...decision, source: source.name });
           this.log(`${source.name}: ${decision.by} ${decision.from} → ${decision.to} consumers (${decision.reason})`);
         }
+        // Never rejects: a failed change is logged by the dispatcher and retried on the next tick.
         void this.dispatchers.get(source.name)!.setConsumers(scaler.replicas);
       }
       for (const [name, pool] of this.pools) {
