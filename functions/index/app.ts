@@ -20,7 +20,8 @@ import type { Metrics } from '../../shared/metrics.ts';
 import { EnrichedEventSchema, type EnrichedEvent, type WindowTouched } from '../../shared/schemas.ts';
 import { createCloudEventServer, route } from '../../shared/server.ts';
 import { bulkOperations, verdictOf } from './bulk.ts';
-import { TouchDebouncer } from './touches.ts';
+import { assertWindowStartMatches } from './checks.ts';
+import { TouchDebouncer, TrailingNotices } from './touches.ts';
 
 export const configSchema = {
   ...commonConfig,
@@ -44,20 +45,23 @@ export function build(config: Config, deps: Deps): FastifyInstance {
   const { es, producer, metrics } = deps;
   const now = deps.now ?? Date.now;
   const debouncer = new TouchDebouncer(config.TOUCH_DEBOUNCE_MS);
-  const trailing = new Map<string, NodeJS.Timeout>();
-
   const sendTouch = (window: string) => producer.send(config.TOPIC_WINDOWS, toKafkaRecord(touchedEvent(window), window));
 
-  function sendTrailing(window: string) {
-    trailing.delete(window);
+  /** Never rejects: a notice that could not be produced makes the next touch send again. */
+  async function sendTrailing(window: string): Promise<void> {
     debouncer.sentTrailing(window, now());
-    sendTouch(window).catch(() => debouncer.failed(window));
+    try {
+      await sendTouch(window);
+    } catch {
+      debouncer.failed(window);
+    }
   }
+  const trailing = new TrailingNotices(sendTrailing);
 
   async function notify(windows: string[]): Promise<void> {
     const decision = debouncer.decide(windows, now());
     for (const { window, delayMs } of decision.later) {
-      trailing.set(window, setTimeout(() => sendTrailing(window), delayMs));
+      trailing.schedule(window, delayMs);
     }
     await Promise.all(
       decision.now.map((window) =>
@@ -133,10 +137,7 @@ export function build(config: Config, deps: Deps): FastifyInstance {
     logLevel: config.LOG_LEVEL,
     async onClose() {
       await batcher.close();
-      for (const [window, timer] of trailing) {
-        clearTimeout(timer);
-        sendTrailing(window);
-      }
+      await trailing.flush();
       await producer.close();
       await es.close();
     },
@@ -145,6 +146,7 @@ export function build(config: Config, deps: Deps): FastifyInstance {
         types: [CeType.enrichedEvent, CeType.kafkaRecord],
         schema: EnrichedEventSchema,
         async handle(event) {
+          assertWindowStartMatches(event);
           try {
             await batcher.add(event);
           } catch (error) {

@@ -33,9 +33,43 @@ describe('verdictOf', () => {
     expect(verdict).toEqual({ kind: 'reject', type: 'mapper_parsing_exception', reason: 'failed to parse field [price] of type [float]' });
   });
 
-  it('rejects other 4xx, falling back to the status when there is no error body', () => {
-    expect(verdictOf(item(404))).toEqual({ kind: 'reject', type: 'status_404', reason: 'status 404' });
+  it.each([
+    ['document_parsing_exception', '[1:42] failed to parse field [timestamp] of type [date]'],
+    ['illegal_argument_exception', 'Limit of total fields [1000] has been exceeded'],
+  ])('rejects 400 %s: the document itself is wrong', (type, reason) => {
+    expect(verdictOf(item(400, { type, reason }))).toEqual({ kind: 'reject', type, reason });
+  });
+
+  it('rejects a 409 version conflict and a bare 400, falling back to the status when there is no error body', () => {
     expect(verdictOf(item(409, { type: 'version_conflict_engine_exception', reason: 'conflict' })).kind).toBe('reject');
+    expect(verdictOf(item(400))).toEqual({ kind: 'reject', type: 'status_400', reason: 'status 400' });
+  });
+
+  describe('statuses about the store, not the event, are retried (503 once the item retries run out)', () => {
+    it('403 cluster_block_exception (index write block, disk flood stage)', () => {
+      const reason = 'index [events] blocked by: [FORBIDDEN/8/index write (api)];';
+      expect(verdictOf(item(403, { type: 'cluster_block_exception', reason }))).toEqual({ kind: 'retry', reason: `cluster_block_exception: ${reason}` });
+    });
+
+    it('a flood-stage block with 429 is retried too', () => {
+      const reason = 'index [events] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, index has read-only-allow-delete block];';
+      expect(verdictOf(item(429, { type: 'cluster_block_exception', reason })).kind).toBe('retry');
+    });
+
+    it('404 index_not_found_exception (auto-create off)', () => {
+      expect(verdictOf(item(404, { type: 'index_not_found_exception', reason: 'no such index [events]' }))).toEqual({
+        kind: 'retry',
+        reason: 'index_not_found_exception: no such index [events]',
+      });
+    });
+
+    it.each([401, 403, 404, 408, 429, 500, 502, 503, 504])('status %d without an error body', (status) => {
+      expect(verdictOf(item(status))).toEqual({ kind: 'retry', reason: `status_${status}: status ${status}` });
+    });
+
+    it('index_closed_exception, whatever its status', () => {
+      expect(verdictOf(item(400, { type: 'index_closed_exception', reason: 'closed' })).kind).toBe('retry');
+    });
   });
 });
 

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { TouchDebouncer } from './touches.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { TouchDebouncer, TrailingNotices } from './touches.ts';
 
 const PERIOD = 500;
 const W1 = '2024-05-01T12:34:00.000Z';
@@ -107,5 +107,93 @@ describe('TouchDebouncer', () => {
     d.decide([W1], 100); // trailing pending
     d.decide([W2], 10 * PERIOD + 1);
     expect(d.decide([W1], 200)).toEqual({ now: [], later: [] });
+  });
+});
+
+describe('TrailingNotices', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function recorder() {
+    const sent: string[] = [];
+    return { sent, notices: new TrailingNotices(async (window) => void sent.push(window)) };
+  }
+
+  it('sends a scheduled notice when its delay is over', async () => {
+    const { sent, notices } = recorder();
+    notices.schedule(W1, 300);
+    await vi.advanceTimersByTimeAsync(299);
+    expect(sent).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sent).toEqual([W1]);
+    expect(notices.pending).toBe(0);
+  });
+
+  it('keeps at most one timer per window: a new schedule replaces the armed one', async () => {
+    const { sent, notices } = recorder();
+    notices.schedule(W1, 100);
+    notices.schedule(W1, 400);
+    notices.schedule(W2, 200);
+    expect(notices.pending).toBe(2);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(sent).toEqual([]);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(sent).toEqual([W2, W1]);
+  });
+
+  it('flush sends every pending notice once, now, and nothing fires afterwards', async () => {
+    const { sent, notices } = recorder();
+    notices.schedule(W1, 300);
+    notices.schedule(W1, 200);
+    notices.schedule(W2, 400);
+    await notices.flush();
+    expect(sent).toEqual([W1, W2]);
+    expect(notices.pending).toBe(0);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(sent).toEqual([W1, W2]);
+    await notices.flush();
+    expect(sent).toEqual([W1, W2]);
+  });
+
+  it('flush waits for the sends', async () => {
+    let done = false;
+    const notices = new TrailingNotices(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      done = true;
+    });
+    notices.schedule(W1, 1000);
+    const flushed = notices.flush();
+    await vi.advanceTimersByTimeAsync(50);
+    await flushed;
+    expect(done).toBe(true);
+  });
+
+  it('with a debouncer, a trailing notice re-requested after failed() gives one notice, not two', async () => {
+    // index's wiring: `later` decisions are scheduled; a trailing send marks the debouncer.
+    const d = new TouchDebouncer(PERIOD);
+    const sent: string[] = [];
+    const notices = new TrailingNotices(async (window) => {
+      d.sentTrailing(window, Date.now());
+      sent.push(window);
+    });
+    const touch = (at: number) => {
+      vi.setSystemTime(at);
+      for (const { window, delayMs } of d.decide([W1], at).later) notices.schedule(window, delayMs);
+    };
+    vi.setSystemTime(0);
+    touch(1000); // leading (its send will fail)
+    touch(1100); // trailing armed for 1500
+    d.failed(W1); // the leading send of 1000 failed
+    touch(1200); // leading again
+    touch(1300); // trailing requested again, for 1700: replaces the stale timer
+    expect(notices.pending).toBe(1);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(sent).toEqual([W1]);
+    await notices.flush();
+    expect(sent).toEqual([W1]);
   });
 });

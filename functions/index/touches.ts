@@ -51,3 +51,37 @@ export class TouchDebouncer {
     }
   }
 }
+
+/**
+ * The timers of the trailing notices a TouchDebouncer asked for: at most one per window.
+ * The debouncer only asks for a trailing notice when, in its view, none is pending, so a
+ * timer still armed for that window is stale (left over from before `failed()` reset the
+ * window): it is replaced, not doubled. `flush` sends every pending notice once, now.
+ */
+export class TrailingNotices {
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+
+  /** `send` sends the trailing notice of a window; it must not reject. */
+  constructor(private readonly send: (window: string) => Promise<void>) {}
+
+  schedule(window: string, delayMs: number): void {
+    clearTimeout(this.#timers.get(window));
+    const timer = setTimeout(() => {
+      if (this.#timers.get(window) === timer) this.#timers.delete(window);
+      void this.send(window);
+    }, delayMs);
+    this.#timers.set(window, timer);
+  }
+
+  get pending(): number {
+    return this.#timers.size;
+  }
+
+  /** Sends every pending notice now (at close), each exactly once, and waits for the sends. */
+  async flush(): Promise<void> {
+    const windows = [...this.#timers.keys()];
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    await Promise.all(windows.map((window) => this.send(window)));
+  }
+}
