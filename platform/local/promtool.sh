@@ -1,28 +1,63 @@
 #!/usr/bin/env bash
-# Prints the path of a promtool binary (for the alert-rule tests), fetching it if needed:
-# one on PATH, else one unpacked from Debian's `prometheus` package into the cache. The
-# package is only downloaded and unpacked (apt-get download + dpkg -x): installing it would
-# start a Prometheus daemon.
+# Prints the path of a promtool binary for the alert-rule tests, building it if needed.
+#
+# The promtool wanted is the one of the Prometheus the cluster runs: tools/promtool/go.mod
+# pins github.com/prometheus/prometheus v0.3XX.Y, which is Prometheus 3.XX.Y, and it must
+# match the image tag in platform/prometheus/prometheus.yaml. It is built with Go once into
+# the cache (a few minutes: downloads and compile) and reused. Without Go, a promtool on
+# PATH, else one unpacked from Debian's `prometheus` package, is used with a warning that it
+# is another version. (The package is only downloaded and unpacked, apt-get download +
+# dpkg -x: installing it would start a Prometheus daemon.)
 set -euo pipefail
 
-if command -v promtool >/dev/null 2>&1; then
-  command -v promtool
-  exit 0
-fi
-cache="${BDP_CACHE:-$HOME/.cache/big-data-pipeline}/promtool"
-bin="$cache/usr/bin/promtool"
-if [ -x "$bin" ]; then
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+REPO_ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
+MODULE_DIR=$REPO_ROOT/tools/promtool
+CACHE=${BDP_CACHE:-$HOME/.cache/big-data-pipeline}/promtool
+
+say() { printf 'promtool: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+module_version=$(awk '$1 == "require" && $2 == "github.com/prometheus/prometheus" { print $3 }' "$MODULE_DIR/go.mod")
+[[ $module_version =~ ^v0\.([0-9])([0-9]{2})\.([0-9]+)$ ]] || die "cannot read the prometheus version from $MODULE_DIR/go.mod"
+version="${BASH_REMATCH[1]}.$((10#${BASH_REMATCH[2]})).${BASH_REMATCH[3]}"
+image_version=$(sed -n 's|^ *image: prom/prometheus:v\([0-9.]*\)$|\1|p' "$REPO_ROOT/platform/prometheus/prometheus.yaml")
+[[ $image_version == "$version" ]] ||
+  die "tools/promtool/go.mod pins Prometheus $version ($module_version) but platform/prometheus runs ${image_version:-no prom/prometheus image}: pin v0.$(awk -F. '{ printf "%d%02d.%d", $1, $2, $3 }' <<<"${image_version:-0.0.0}") in go.mod"
+
+bin=$CACHE/$version/promtool
+if [[ -x $bin ]]; then
   echo "$bin"
   exit 0
 fi
-command -v apt-get >/dev/null 2>&1 || { echo "promtool: not on PATH and no apt-get to fetch Debian's prometheus package" >&2; exit 1; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-if ! (cd "$work" && apt-get download prometheus >/dev/null 2>&1); then
-  if [ "$(id -u)" -eq 0 ]; then apt-get update -qq >/dev/null; fi
-  (cd "$work" && apt-get download prometheus >/dev/null) || { echo "promtool: could not download Debian's prometheus package" >&2; exit 1; }
+
+if command -v go >/dev/null 2>&1; then
+  say "building promtool $version from Go modules (once, a few minutes)"
+  mkdir -p "$CACHE/$version"
+  (cd "$MODULE_DIR" && go build -trimpath \
+    -ldflags "-X github.com/prometheus/common/version.Version=$version" \
+    -o "$bin.tmp" github.com/prometheus/prometheus/cmd/promtool) >&2
+  mv "$bin.tmp" "$bin"
+  echo "$bin"
+  exit 0
 fi
-mkdir -p "$cache"
-dpkg -x "$work"/prometheus_*.deb "$cache"
-"$bin" --version >/dev/null
-echo "$bin"
+
+if command -v promtool >/dev/null 2>&1; then
+  say "warning: no Go to build promtool $version; using $(command -v promtool) ($(promtool --version 2>&1 | head -1))"
+  command -v promtool
+  exit 0
+fi
+debian=$CACHE/debian/usr/bin/promtool
+if [[ ! -x $debian ]]; then
+  command -v apt-get >/dev/null 2>&1 || die "no Go to build promtool $version, none on PATH and no apt-get to fetch Debian's"
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  if ! (cd "$work" && apt-get download prometheus >/dev/null 2>&1); then
+    if [[ $(id -u) -eq 0 ]]; then apt-get update -qq >/dev/null; fi
+    (cd "$work" && apt-get download prometheus >/dev/null) || die "could not download Debian's prometheus package"
+  fi
+  mkdir -p "$CACHE/debian"
+  dpkg -x "$work"/prometheus_*.deb "$CACHE/debian"
+fi
+say "warning: no Go to build promtool $version; using Debian's ($("$debian" --version 2>&1 | head -1))"
+echo "$debian"
