@@ -6,7 +6,6 @@
  */
 import { errors, type Client } from '@elastic/elasticsearch';
 import type { Admin } from 'kafkajs';
-import { isTransientEsError } from '../../shared/elasticsearch.ts';
 import { downstreamUnavailable } from '../../shared/errors.ts';
 import { readBacklogBefore } from '../../shared/lag.ts';
 import type { Metrics } from '../../shared/metrics.ts';
@@ -81,11 +80,11 @@ export class WindowAggregator {
     }
     const entry = this.#running.get(windowStartMs);
     if (!entry) {
-      const current = this.#run(windowStartMs, trigger);
+      const current = this.#compute(windowStartMs, trigger);
       this.#start(windowStartMs, current);
       return current;
     }
-    entry.next ??= entry.current.catch(() => undefined).then(() => this.#run(windowStartMs, trigger));
+    entry.next ??= entry.current.catch(() => undefined).then(() => this.#compute(windowStartMs, trigger));
     return entry.next;
   }
 
@@ -113,15 +112,6 @@ export class WindowAggregator {
     const due = windowsToRecompute(states.map((s) => this.#withCovered(s)), this.watermark.value);
     for (const w of due) await this.recompute(w, 'finalize');
     return { watermark: isoOrNull(this.watermark.value), recomputed: due.map((w) => new Date(w).toISOString()) };
-  }
-
-  async #run(windowStartMs: number, trigger: 'touched' | 'finalize'): Promise<RecomputeResult> {
-    try {
-      return await this.#compute(windowStartMs, trigger);
-    } catch (error) {
-      if (isTransientEsError(error)) throw downstreamUnavailable('Elasticsearch unavailable while recomputing a window', error);
-      throw error;
-    }
   }
 
   async #compute(windowStartMs: number, trigger: 'touched' | 'finalize'): Promise<RecomputeResult> {
