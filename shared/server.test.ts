@@ -2,11 +2,15 @@ import { errors as esErrors } from '@elastic/elasticsearch';
 import { Type } from '@sinclair/typebox';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
-import { KafkaJSError } from 'kafkajs';
+// kafkajs spreads its error classes into module.exports, which Node's ESM loader cannot see
+// as named exports: take them from the default export.
+import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downstreamUnavailable } from './errors.ts';
 import { createMetrics } from './metrics.ts';
 import { createCloudEventServer, route } from './server.ts';
+
+const { KafkaJSError } = kafkajs;
 
 const TYPE = 'dev.bigdatapipeline.test.v1';
 const seen: unknown[] = [];

@@ -8,11 +8,15 @@
 import { CloudEvent, HTTP, ValidationError, type CloudEventV1 } from 'cloudevents';
 import { errors as esErrors } from '@elastic/elasticsearch';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
-import { KafkaJSError } from 'kafkajs';
+// kafkajs spreads its error classes into module.exports, which Node's ESM loader cannot see
+// as named exports: take them from the default export.
+import kafkajs from 'kafkajs';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { ErrorCode, PipelineError, badEvent, downstreamUnavailable } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { toIssues, validator, type Validator } from './validation.ts';
+
+const { KafkaJSError } = kafkajs;
 
 export interface HandlerContext {
   log: FastifyInstance['log'];
