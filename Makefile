@@ -30,19 +30,28 @@ typecheck: install ## Type-check everything (tsc, strict)
 	npx tsc --noEmit
 
 .PHONY: test
-test: install ## Everything: type-check, build, unit + handler + integration tests on real Kafka and Elasticsearch
+test: install ## Everything: type-check, build, unit + handler + integration tests on real Kafka and Elasticsearch, upstream checks
 	@rm -f .run/test-summary.txt
 	@set -o pipefail; status=0; \
 	  npx tsc --noEmit || status=$$?; \
 	  if [ $$status -eq 0 ]; then node build.mjs || status=$$?; fi; \
-	  if [ $$status -eq 0 ]; then PROMTOOL=$$(platform/local/promtool.sh) && export PROMTOOL || status=$$?; fi; \
+	  if [ $$status -eq 0 ]; then $(TEST_TOOLS) || status=$$?; fi; \
 	  if [ $$status -eq 0 ]; then npx vitest run || status=$$?; fi; \
 	  if [ -s .run/test-summary.txt ]; then cat .run/test-summary.txt; else echo "0 passed, 1 failed"; fi; \
 	  exit $$status
 
+# The tools the tests drive, built from Go modules once and cached (a few minutes each the
+# first time): promtool at the cluster's Prometheus, kube-apiserver + etcd for the deploy
+# tool, and the upstream KEDA, HPA and Knative code the local emulation is checked against.
+TEST_TOOLS = PROMTOOL=$$(platform/local/promtool.sh) && export PROMTOOL && \
+  tools/k8s-testenv/testenv.sh build >&2 && \
+  UPSTREAM_KEDA=$$(tools/upstream/build.sh keda) && export UPSTREAM_KEDA && \
+  UPSTREAM_HPA=$$(tools/upstream/build.sh hpa) && export UPSTREAM_HPA && \
+  UPSTREAM_KNATIVE=$$(tools/upstream/build.sh knative) && export UPSTREAM_KNATIVE
+
 .PHONY: test-unit
-test-unit: install ## Only the tests that need no Kafka or Elasticsearch (fast)
-	PROMTOOL=$$(platform/local/promtool.sh) && TEST_KAFKA_BROKERS=none TEST_ELASTICSEARCH_URL=none PROMTOOL=$$PROMTOOL npx vitest run --exclude '**/*.it.test.ts' --exclude 'node_modules/**'
+test-unit: install ## Only the tests that need no Kafka, Elasticsearch or API server (fast)
+	@$(TEST_TOOLS); TEST_KAFKA_BROKERS=none TEST_ELASTICSEARCH_URL=none npx vitest run --exclude '**/*.it.test.ts' --exclude 'node_modules/**'
 
 .PHONY: platform-up
 platform-up: install ## Start local Kafka + Elasticsearch (fetched through Maven) and create topics and indices
@@ -120,8 +129,5 @@ curl-local: install ## Cluster: POST a sample CloudEvent to a cluster-local func
 	npx tsx cli/deploy.ts curl-local
 
 .PHONY: test-deploy-envtest
-test-deploy-envtest: install ## The deploy tool's Kubernetes client against a real kube-apiserver + etcd (tools/k8s-testenv; first build ~10 min)
-	@export BDP_RUN_DIR=$(CURDIR)/.run/deploy-envtest; \
-	  kubeconfig=$$(tools/k8s-testenv/testenv.sh start) || exit 1; \
-	  trap 'tools/k8s-testenv/testenv.sh stop >/dev/null' EXIT; \
-	  KUBECONFIG=$$kubeconfig npx tsx cli/deploy/envtest.ts
+test-deploy-envtest: install ## Only the deploy tool against a real kube-apiserver + etcd (tools/k8s-testenv; first build ~10 min); also part of make test
+	@tools/k8s-testenv/testenv.sh build >&2 && TEST_KAFKA_BROKERS=none TEST_ELASTICSEARCH_URL=none npx vitest run test/deploy-envtest.it.test.ts

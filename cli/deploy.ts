@@ -14,7 +14,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { CeType } from '../shared/ce-types.ts';
-import { type K8sObject, PIPELINE_NAMESPACE, loadReleases, render, repoRoot, validateObjects } from './manifests.ts';
+import { type K8sObject, PIPELINE_NAMESPACE, render, repoRoot, validateObjects } from './manifests.ts';
+import { loadReleases } from './releases.ts';
 import { DeployError, execute } from './deploy/execute.ts';
 import { LocalHost } from './deploy/host.ts';
 import { KubeCluster, currentContext, loadKubeConfig } from './deploy/kube.ts';
@@ -86,7 +87,6 @@ function deployPlan() {
   return { context, steps: plan({
     version: version(),
     releases: loadReleases(),
-    kedaObjects: render(join(repoRoot, 'keda')),
     knativeObjects: knativeObjects(),
     platform: platformInput(),
     ...(context ? { context } : {}),
@@ -120,7 +120,7 @@ async function images(dryRun: boolean): Promise<void> {
   const unused = () => {
     throw new DeployError('make images needs no cluster');
   };
-  const noCluster = { contextName: () => undefined, info: unused, apply: unused, applyUrl: unused, check: unused, getConfigMap: unused, getSecret: unused, createSecret: unused, delete: unused, deleteUrl: unused, access: unused };
+  const noCluster = { contextName: () => undefined, info: unused, apply: unused, applyObjects: unused, check: unused, getConfigMap: unused, getSecret: unused, createSecret: unused, delete: unused, deleteUrl: unused, access: unused };
   await execute(steps, noCluster, new LocalHost(repoRoot), { root: repoRoot });
 }
 

@@ -1,5 +1,5 @@
 /**
- * The manifests in knative/ and keda/ render, validate and agree with each other, and
+ * The manifests in knative/ render, validate and agree with each other, and
  * deliberately broken copies are caught. Needs kubectl (kustomize) but no cluster, Kafka or
  * Elasticsearch.
  */
@@ -15,7 +15,6 @@ import {
   crossCheck,
   imagePinProblem,
   knownKinds,
-  loadReleases,
   loadTopology,
   parseIsoDurationMs,
   render,
@@ -39,7 +38,7 @@ function kustomizations(dir: string): string[] {
 }
 
 function renderAll(root: string): K8sObject[] {
-  return [...render(join(root, 'knative')), ...render(join(root, 'keda'))];
+  return render(join(root, 'knative'));
 }
 
 function problemsOf(objects: K8sObject[]): Problem[] {
@@ -49,9 +48,9 @@ function problemsOf(objects: K8sObject[]): Problem[] {
 describe('the real manifests', () => {
   const objects = renderAll(repoRoot);
 
-  it('every kustomization under knative/ and keda/ renders', () => {
-    const dirs = [...kustomizations(join(repoRoot, 'knative')), ...kustomizations(join(repoRoot, 'keda'))];
-    expect(dirs.map((d) => relative(repoRoot, d)).sort()).toEqual(expect.arrayContaining(['keda', 'knative']));
+  it('every kustomization under knative/ renders', () => {
+    const dirs = kustomizations(join(repoRoot, 'knative'));
+    expect(dirs.map((d) => relative(repoRoot, d)).sort()).toEqual(expect.arrayContaining(['knative']));
     for (const dir of dirs) expect(render(dir).length, dir).toBeGreaterThan(0);
   });
 
@@ -59,8 +58,6 @@ describe('the real manifests', () => {
     const ids = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
     expect(ids).toEqual(
       [
-        'ConfigMap/config-kafka-autoscaler',
-        'ConfigMap/config-kafka-features',
         'KafkaSink/dead-letters',
         'KafkaSource/enrich',
         'KafkaSource/index',
@@ -85,12 +82,6 @@ describe('the real manifests', () => {
     const text = JSON.stringify(objects);
     expect(text).not.toContain('keda.autoscaling.knative.dev/');
   });
-
-  it('enable the KEDA integration', () => {
-    const features = objects.find((o) => o.metadata.name === 'config-kafka-features');
-    expect(features?.metadata.namespace).toBe('knative-eventing');
-    expect(features?.['data']).toEqual({ 'controller-autoscaler-keda': 'enabled' });
-  });
 });
 
 describe('loadTopology', () => {
@@ -100,7 +91,6 @@ describe('loadTopology', () => {
 
   it('reads the four functions', () => {
     expect(topology.namespace).toBe('big-data-pipeline');
-    expect(topology.kedaEnabled).toBe(true);
     expect(topology.services.map((s) => s.name).sort()).toEqual(['enrich', 'generate', 'index', 'window-aggregate']);
     expect(service('generate')).toMatchObject({
       image: 'dev.local/big-data-pipeline/generate:0.1.0',
@@ -147,7 +137,9 @@ describe('loadTopology', () => {
         timeoutMs: 30_000,
         deadLetterSink: { kind: 'KafkaSink', name: 'dead-letters' },
       },
-      scaling: { minScale: 0, maxScale: 8, lagThreshold: 10_000, pollingIntervalS: 10, cooldownPeriodS: 60 },
+      consumers: 1,
+      autoscaled: true,
+      scaling: { minScale: 0, maxScale: 4, lagThreshold: 10_000, pollingIntervalS: 10, cooldownPeriodS: 60 },
     });
     expect(source('index')).toMatchObject({ topics: ['events-enriched'], consumerGroup: 'big-data-pipeline-index', ordering: 'unordered', sink: 'index' });
     expect(source('window-aggregate')).toMatchObject({
@@ -155,7 +147,7 @@ describe('loadTopology', () => {
       consumerGroup: 'big-data-pipeline-window-aggregate',
       ordering: 'ordered',
       sink: 'window-aggregate',
-      scaling: { maxScale: 4, lagThreshold: 100 },
+      scaling: { maxScale: 1, lagThreshold: 100 },
     });
   });
 
@@ -184,7 +176,6 @@ describe('loadTopology', () => {
       },
     ] as K8sObject[];
     const t = topologyOf(bare);
-    expect(t.kedaEnabled).toBe(false);
     expect(t.services[0]).toMatchObject({ containerConcurrency: 0, timeoutSeconds: 300, kpa: { target: 100, minScale: 0, maxScale: 0 } });
     expect(t.kafkaSources[0]).toMatchObject({
       initialOffset: 'latest',
@@ -281,44 +272,17 @@ describe('schemas', () => {
   });
 });
 
-describe('keda/releases.yaml', () => {
-  it('pins every install manifest, in install order', () => {
-    const releases = loadReleases();
-    expect(releases.map((r) => r.name)).toEqual([
-      'keda',
-      'serving-crds',
-      'serving-core',
-      'net-kourier',
-      'eventing-crds',
-      'eventing-core',
-      'eventing-kafka-controller',
-      'eventing-kafka-source',
-      'eventing-kafka-sink',
-    ]);
-    expect(releases[0]).toMatchObject({
-      version: 'v2.20.2',
-      url: 'https://github.com/kedacore/keda/releases/download/v2.20.2/keda-2.20.2.yaml',
-      serverSide: true,
-    });
-    for (const release of releases.slice(1)) expect(release.version).toBe('knative-v1.23.0');
-    expect(releases.find((r) => r.name === 'net-kourier')?.configure).toEqual([
-      { namespace: 'knative-serving', configMap: 'config-network', data: { 'ingress-class': 'kourier.ingress.networking.knative.dev' } },
-    ]);
-  });
-});
-
 describe('broken copies are caught', () => {
   const made: string[] = [];
   afterAll(() => {
     for (const dir of made) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A copy of knative/ and keda/ with one file's objects edited. */
+  /** A copy of knative/ with one file's objects edited. */
   function brokenCopy(file: string, edit: (objects: K8sObject[]) => void): string {
     const root = mkdtempSync(join(tmpdir(), 'bdp-manifests-'));
     made.push(root);
     cpSync(join(repoRoot, 'knative'), join(root, 'knative'), { recursive: true });
-    cpSync(join(repoRoot, 'keda'), join(root, 'keda'), { recursive: true });
     const path = join(root, file);
     const objects = parseAllDocuments(readFileSync(path, 'utf8')).map((d) => d.toJS() as K8sObject);
     const before = JSON.stringify(objects);

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { CronExpressionParser } from 'cron-parser';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import * as coreV1 from 'kubernetes-models/v1';
 import * as appsV1 from 'kubernetes-models/apps/v1';
@@ -24,7 +25,9 @@ import kafkaSourceSchema from './schemas/kafkasource.v1.json' with { type: 'json
 import kafkaSinkSchema from './schemas/kafkasink.v1alpha1.json' with { type: 'json' };
 import { parseGroupTopics } from '../shared/lag.ts';
 import type { TopicSpec } from '../shared/topology.ts';
-import { KNATIVE_KAFKA_AUTOSCALER_DEFAULTS } from './dev/scaling.ts';
+import { DELIVERY_FIELD_DEFAULTS, DELIVERY_WHEN_ABSENT, KPA_DEFAULTS, SERVING_DEFAULTS } from './scaling/defaults.ts';
+import { type KpaOptions, kpaOptionsFrom } from './scaling/kpa.ts';
+import { KEDA_CLASS, type ScaledObjectModel, autoscalerDefaultsFrom, scaledObjectFor } from './scaling/scaled-object.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const PIPELINE_NAMESPACE = 'big-data-pipeline';
@@ -196,29 +199,9 @@ export function validateObjects(objects: K8sObject[]): Problem[] {
 // ---------------------------------------------------------------------------------------
 // Defaults and small readers
 
-/** Knative Serving's cluster defaults (config-autoscaler, config-defaults). */
-export const servingDefaults = {
-  target: 100,
-  targetUtilizationPercentage: 70,
-  minScale: 0,
-  /** 0 = no upper bound. */
-  maxScale: 0,
-  containerConcurrency: 0,
-  timeoutSeconds: 300,
-} as const;
-
-/** Knative Eventing Kafka's KEDA defaults (config-kafka-autoscaler as shipped). */
-export const kafkaAutoscalerDefaults = { class: 'keda.autoscaling.knative.dev', ...KNATIVE_KAFKA_AUTOSCALER_DEFAULTS } as const;
-
-/** What the source reconciler injects when a KafkaSource has no `delivery` at all. */
-export const deliveryWhenAbsent = { retry: 10, backoffPolicy: 'exponential', backoffDelayMs: 300, timeoutMs: 600_000 } as const;
-/** Inside a `delivery` block, unset fields are not filled from the above. */
-export const deliveryFieldDefaults = { retry: 0, backoffPolicy: 'exponential', backoffDelayMs: 200, timeoutMs: 600_000 } as const;
-
 const KEDA_ANNOTATION = 'autoscaling.eventing.knative.dev/';
 const KEDA_ANNOTATION_KEYS = ['class', 'min-scale', 'max-scale', 'polling-interval', 'cooldown-period', 'lag-threshold'];
 const LEGACY_KEDA_PREFIX = 'keda.autoscaling.knative.dev/';
-const KEDA_CLASS = 'keda.autoscaling.knative.dev';
 
 const ISO_DURATION = /^P(?=\d|T\d)(?:(\d+(?:\.\d+)?)D)?(?:T(?=\d)(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
 
@@ -338,19 +321,44 @@ function literalEnv(container: Record<string, unknown> | undefined): Record<stri
   return env;
 }
 
-/** The cluster-wide KafkaSource autoscaling defaults: keda/config-kafka-autoscaler when rendered, else Knative's. */
-function autoscalerDefaults(objects: K8sObject[]) {
+function kpaOf(id: string, templateAnnotations: Record<string, string>, containerConcurrency: number): ServiceSpec['kpa'] {
+  try {
+    return kpaOptionsFrom(templateAnnotations, {}, containerConcurrency);
+  } catch (error) {
+    throw new ManifestError(`${id}: ${(error as Error).message}`);
+  }
+}
+
+const CRON_DESCRIPTORS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
+
+/**
+ * A PingSource schedule the eventing webhook refuses (ping_validation.go: robfig cron with
+ * optional seconds and descriptors, but not @every; the timezone an IANA zone).
+ */
+export function pingScheduleProblem(schedule: string, timezone: string | undefined): string | undefined {
+  if (timezone !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+    } catch {
+      return `timezone "${timezone}" is not a known IANA time zone`;
+    }
+  }
+  const text = schedule.trim();
+  if (text.startsWith('@')) return CRON_DESCRIPTORS.has(text) ? undefined : `schedule "${schedule}": unsupported descriptor (use 5 or 6 cron fields, or @hourly, @daily, @weekly, @monthly, @yearly)`;
+  const fields = text.split(/\s+/).length;
+  if (fields < 5 || fields > 6) return `schedule "${schedule}": expected 5 to 6 fields, found ${fields}`;
+  try {
+    CronExpressionParser.parse(text, { tz: 'UTC' });
+  } catch (error) {
+    return `schedule "${schedule}": ${(error as Error).message}`;
+  }
+  return undefined;
+}
+
+/** The data of a config-kafka-autoscaler ConfigMap among the objects (Knative's cluster defaults), if any. */
+function autoscalerConfigOf(objects: K8sObject[]): Record<string, string> {
   const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'config-kafka-autoscaler');
-  const data = (asRecord(config?.['data']) ?? {}) as Record<string, string | undefined>;
-  const d = kafkaAutoscalerDefaults;
-  return {
-    class: data['class'] ?? d.class,
-    minScale: wholeNumber(data['min-scale'], d.minScale, 'config-kafka-autoscaler min-scale'),
-    maxScale: wholeNumber(data['max-scale'], d.maxScale, 'config-kafka-autoscaler max-scale'),
-    pollingIntervalS: wholeNumber(data['polling-interval'], d.pollingIntervalS, 'config-kafka-autoscaler polling-interval'),
-    cooldownPeriodS: wholeNumber(data['cooldown-period'], d.cooldownPeriodS, 'config-kafka-autoscaler cooldown-period'),
-    lagThreshold: wholeNumber(data['lag-threshold'], d.lagThreshold, 'config-kafka-autoscaler lag-threshold'),
-  };
+  return Object.fromEntries(Object.entries(asRecord(config?.['data']) ?? {}).map(([k, v]) => [k, String(v)]));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -364,7 +372,8 @@ export interface ServiceSpec {
   containerConcurrency: number;
   timeoutSeconds: number;
   /** maxScale 0 = no upper bound (Knative's meaning). */
-  kpa: { target: number; minScale: number; maxScale: number };
+  /** The KPA's settings from the template's autoscaling annotations (cli/scaling/kpa.ts kpaOptionsFrom). */
+  kpa: KpaOptions & { target: number; minScale: number; maxScale: number };
   visibility: 'public' | 'cluster-local';
 }
 
@@ -385,6 +394,11 @@ export interface KafkaSourceSpec {
   /** ksvc name */
   sink: string;
   delivery: DeliverySpec;
+  /** spec.consumers: the vreplicas when the source is not autoscaled. */
+  consumers: number;
+  /** Whether Knative generates a KEDA ScaledObject for it (cli/scaling/scaled-object.ts). */
+  autoscaled: boolean;
+  /** The ScaledObject's numbers (zeros when not autoscaled). */
   scaling: { minScale: number; maxScale: number; lagThreshold: number; pollingIntervalS: number; cooldownPeriodS: number };
 }
 
@@ -405,19 +419,15 @@ export interface KafkaSinkSpec {
 export interface Topology {
   namespace: string;
   /** config-kafka-features enables Knative Eventing Kafka's KEDA integration (keda/). */
-  kedaEnabled: boolean;
   services: ServiceSpec[];
   kafkaSources: KafkaSourceSpec[];
   pingSources: PingSourceSpec[];
   kafkaSinks: KafkaSinkSpec[];
 }
 
-/** Renders knative/ and keda/ under `root` and reads the topology from them. */
+/** Renders knative/ under `root` and reads the topology from it. */
 export function loadTopology(root: string = repoRoot): Topology {
-  const objects = render(join(root, 'knative'));
-  const kedaDir = join(root, 'keda');
-  if (existsSync(join(kedaDir, 'kustomization.yaml'))) objects.push(...render(kedaDir));
-  return topologyOf(objects);
+  return topologyOf(render(join(root, 'knative')));
 }
 
 function ksvcSink(objects: K8sObject[], owner: K8sObject): string {
@@ -431,9 +441,9 @@ function ksvcSink(objects: K8sObject[], owner: K8sObject): string {
 
 function deliveryOf(object: K8sObject): DeliverySpec {
   const delivery = asRecord(dig(object, 'spec', 'delivery'));
-  if (!delivery) return { ...deliveryWhenAbsent };
+  if (!delivery) return { ...DELIVERY_WHEN_ABSENT };
   const id = objectId(object);
-  const d = deliveryFieldDefaults;
+  const d = DELIVERY_FIELD_DEFAULTS;
   const policy = delivery['backoffPolicy'] ?? d.backoffPolicy;
   if (policy !== 'linear' && policy !== 'exponential') throw new ManifestError(`${id}: delivery.backoffPolicy "${String(policy)}"`);
   const duration = (field: string, fallback: number): number => {
@@ -463,11 +473,7 @@ function deliveryOf(object: K8sObject): DeliverySpec {
 export function topologyOf(objects: K8sObject[]): Topology {
   const namespaceObject = objects.find((o) => o.apiVersion === 'v1' && o.kind === 'Namespace');
   const namespace = namespaceObject?.metadata.name ?? objects.find(isKsvc)?.metadata.namespace ?? PIPELINE_NAMESPACE;
-  const features = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'config-kafka-features');
-  const featureData = (asRecord(features?.['data']) ?? {}) as Record<string, string | undefined>;
-  // Both keys are parsed by the controller; the dotted one is the older spelling.
-  const kedaEnabled = featureData['controller-autoscaler-keda'] === 'enabled' || featureData['controller.autoscaler'] === 'enabled';
-  const scalingDefaults = autoscalerDefaults(objects);
+  const autoscalerConfig = autoscalerConfigOf(objects);
 
   const services = objects.filter(isKsvc).map((o): ServiceSpec => {
     const id = objectId(o);
@@ -481,41 +487,54 @@ export function topologyOf(objects: K8sObject[]): Topology {
       name: o.metadata.name,
       image,
       env: literalEnv(container),
-      containerConcurrency: typeof concurrency === 'number' ? concurrency : servingDefaults.containerConcurrency,
-      timeoutSeconds: typeof timeout === 'number' ? timeout : servingDefaults.timeoutSeconds,
-      kpa: {
-        target: wholeNumber(a['autoscaling.knative.dev/target'], servingDefaults.target, `${id} autoscaling.knative.dev/target`),
-        minScale: wholeNumber(a['autoscaling.knative.dev/min-scale'], servingDefaults.minScale, `${id} autoscaling.knative.dev/min-scale`),
-        maxScale: wholeNumber(a['autoscaling.knative.dev/max-scale'], servingDefaults.maxScale, `${id} autoscaling.knative.dev/max-scale`),
-      },
+      containerConcurrency: typeof concurrency === 'number' ? concurrency : SERVING_DEFAULTS.containerConcurrency,
+      timeoutSeconds: typeof timeout === 'number' ? timeout : SERVING_DEFAULTS.timeoutSeconds,
+      kpa: kpaOf(id, a, typeof concurrency === 'number' ? concurrency : SERVING_DEFAULTS.containerConcurrency),
       visibility: o.metadata.labels?.['networking.knative.dev/visibility'] === 'cluster-local' ? 'cluster-local' : 'public',
     };
   });
 
   const kafkaSources = objects.filter(isKafkaSource).map((o): KafkaSourceSpec => {
     const id = objectId(o);
-    const a = annotations(o);
-    const scale = (key: string, fallback: number) => wholeNumber(a[KEDA_ANNOTATION + key], fallback, `${id} ${KEDA_ANNOTATION}${key}`);
     const initialOffset = asString(dig(o, 'spec', 'initialOffset')) ?? 'latest';
     const ordering = asString(dig(o, 'spec', 'ordering')) ?? 'ordered';
     if (initialOffset !== 'earliest' && initialOffset !== 'latest') throw new ManifestError(`${id}: initialOffset "${initialOffset}"`);
     if (ordering !== 'ordered' && ordering !== 'unordered') throw new ManifestError(`${id}: ordering "${ordering}"`);
     const topics = dig(o, 'spec', 'topics');
+    const bootstrapServers = dig(o, 'spec', 'bootstrapServers');
+    // Knative would generate knative-kafka-source-<uuid>; a stable stand-in keeps local runs repeatable.
+    const consumerGroup = asString(dig(o, 'spec', 'consumerGroup')) ?? `knative-kafka-source-${namespace}-${o.metadata.name}`;
+    const input = {
+      annotations: annotations(o),
+      topics: Array.isArray(topics) ? topics.map(String) : [],
+      bootstrapServers: Array.isArray(bootstrapServers) ? bootstrapServers.map(String) : [],
+      consumerGroup,
+    };
+    let scaledObject: ScaledObjectModel | undefined;
+    try {
+      // The emulation runs with placements, when Knative sets allowIdleConsumers.
+      scaledObject = scaledObjectFor(input, autoscalerConfig, { hasPlacements: true });
+    } catch (error) {
+      throw new ManifestError(`${id}: ${(error as Error).message}`);
+    }
+    const consumers = dig(o, 'spec', 'consumers');
     return {
       name: o.metadata.name,
-      topics: Array.isArray(topics) ? topics.map(String) : [],
-      // Knative would generate knative-kafka-source-<uuid>; a stable stand-in keeps local runs repeatable.
-      consumerGroup: asString(dig(o, 'spec', 'consumerGroup')) ?? `knative-kafka-source-${namespace}-${o.metadata.name}`,
+      topics: input.topics,
+      consumerGroup,
       initialOffset,
       ordering,
       sink: ksvcSink(objects, o),
       delivery: deliveryOf(o),
+      // Not autoscaled (class annotation not KEDA's): spec.consumers vreplicas, as the source reconciler sets them.
+      consumers: typeof consumers === 'number' ? consumers : 1,
+      autoscaled: scaledObject !== undefined,
       scaling: {
-        minScale: scale('min-scale', scalingDefaults.minScale),
-        maxScale: scale('max-scale', scalingDefaults.maxScale),
-        lagThreshold: scale('lag-threshold', scalingDefaults.lagThreshold),
-        pollingIntervalS: scale('polling-interval', scalingDefaults.pollingIntervalS),
-        cooldownPeriodS: scale('cooldown-period', scalingDefaults.cooldownPeriodS),
+        minScale: scaledObject?.minReplicaCount ?? 0,
+        maxScale: scaledObject?.maxReplicaCount ?? 0,
+        lagThreshold: scaledObject?.triggers[0]?.lagThreshold ?? 0,
+        pollingIntervalS: scaledObject?.pollingIntervalS ?? 0,
+        cooldownPeriodS: scaledObject?.cooldownPeriodS ?? 0,
       },
     };
   });
@@ -539,7 +558,7 @@ export function topologyOf(objects: K8sObject[]): Topology {
     return { name: o.metadata.name, topic };
   });
 
-  return { namespace, kedaEnabled, services, kafkaSources, pingSources, kafkaSinks };
+  return { namespace, services, kafkaSources, pingSources, kafkaSinks };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -589,12 +608,12 @@ export function crossCheck(objects: K8sObject[], topics: TopicSpec[]): Problem[]
   const problems: Problem[] = [];
   const add = (object: K8sObject, message: string) => problems.push({ object: objectId(object), message });
   const partitionsOf = new Map(topics.map((t) => [t.name, t.partitions]));
-  let defaults: ReturnType<typeof autoscalerDefaults>;
+  let defaults: ReturnType<typeof autoscalerDefaultsFrom>;
   try {
-    defaults = autoscalerDefaults(objects);
+    defaults = autoscalerDefaultsFrom(autoscalerConfigOf(objects));
   } catch (error) {
     problems.push({ object: 'ConfigMap/config-kafka-autoscaler', message: (error as Error).message });
-    defaults = { ...kafkaAutoscalerDefaults };
+    defaults = autoscalerDefaultsFrom({});
   }
 
   for (const object of objects) {
@@ -690,7 +709,9 @@ export function crossCheck(objects: K8sObject[], topics: TopicSpec[]): Problem[]
       }
       // Knative sets allowIdleConsumers on the trigger it generates, so KEDA itself would
       // not stop at the partition count: consumers beyond it would own no partition.
-      const scaledByKeda = (a[KEDA_ANNOTATION + 'class'] ?? defaults.class) === KEDA_CLASS;
+      // Only the source's own class annotation turns it off (keda.IsEnabled); the ConfigMap's does not.
+      const klass = a[KEDA_ANNOTATION + 'class'];
+      const scaledByKeda = klass === undefined || klass === '' || klass === KEDA_CLASS;
       if (scaledByKeda && maxScale !== undefined && maxScale > partitions) {
         add(source, `max-scale ${maxScale}${a[KEDA_ANNOTATION + 'max-scale'] === undefined ? ' (the default)' : ''} exceeds the ${partitions} partitions of topic "${topic}"`);
       }
@@ -702,8 +723,33 @@ export function crossCheck(objects: K8sObject[], topics: TopicSpec[]): Problem[]
     if (topic !== undefined && !partitionsOf.has(topic)) add(sink, `topic "${topic}" is not in the topic table (shared/topology.ts)`);
   }
 
+  for (const ping of objects.filter(isPingSource)) {
+    const schedule = asString(dig(ping, 'spec', 'schedule')) ?? '* * * * *';
+    const problem = pingScheduleProblem(schedule, asString(dig(ping, 'spec', 'timezone')));
+    if (problem) add(ping, problem);
+    const data = asString(dig(ping, 'spec', 'data'));
+    const dataBase64 = asString(dig(ping, 'spec', 'dataBase64'));
+    if (data && dataBase64) add(ping, 'spec.data and spec.dataBase64 are exclusive: set one');
+    if (data && asString(dig(ping, 'spec', 'contentType')) === 'application/json') {
+      try {
+        JSON.parse(data);
+      } catch {
+        add(ping, 'spec.data is not JSON although contentType is application/json');
+      }
+    }
+  }
+
   for (const ksvc of ksvcs) {
     const spec = asRecord(dig(ksvc, 'spec', 'template', 'spec')) ?? {};
+    const timeout = spec['timeoutSeconds'];
+    if (typeof timeout === 'number' && (timeout < 0 || timeout > SERVING_DEFAULTS.maxRevisionTimeoutSeconds)) {
+      add(ksvc, `timeoutSeconds ${timeout} is outside 0…${SERVING_DEFAULTS.maxRevisionTimeoutSeconds} (max-revision-timeout-seconds)`);
+    }
+    try {
+      kpaOptionsFrom(templateAnnotations(ksvc), {}, typeof spec['containerConcurrency'] === 'number' ? spec['containerConcurrency'] : 0);
+    } catch (error) {
+      add(ksvc, `autoscaling: ${(error as Error).message}`);
+    }
     const a = templateAnnotations(ksvc);
 
     const concurrency = spec['containerConcurrency'];
@@ -712,12 +758,12 @@ export function crossCheck(objects: K8sObject[], topics: TopicSpec[]): Problem[]
     }
 
     // The dispatcher's per-attempt timeout must fire before the activator/queue-proxy's.
-    const timeoutSeconds = typeof spec['timeoutSeconds'] === 'number' ? spec['timeoutSeconds'] : servingDefaults.timeoutSeconds;
+    const timeoutSeconds = typeof spec['timeoutSeconds'] === 'number' ? spec['timeoutSeconds'] : SERVING_DEFAULTS.timeoutSeconds;
     for (const source of kafkaSources) {
       const ref = refAt(source, 'spec', 'sink', 'ref');
       if (!ref || resolve(objects, source, ref) !== ksvc) continue;
       const hasDelivery = asRecord(dig(source, 'spec', 'delivery')) !== undefined;
-      const deliveryTimeoutMs = hasDelivery ? (durationOrProblem(source, 'timeout', problems) ?? deliveryFieldDefaults.timeoutMs) : deliveryWhenAbsent.timeoutMs;
+      const deliveryTimeoutMs = hasDelivery ? (durationOrProblem(source, 'timeout', problems) ?? DELIVERY_FIELD_DEFAULTS.timeoutMs) : DELIVERY_WHEN_ABSENT.timeoutMs;
       if (timeoutSeconds * 1000 <= deliveryTimeoutMs) {
         add(ksvc, `timeoutSeconds ${timeoutSeconds} is not above the delivery timeout of ${objectId(source)} (${deliveryTimeoutMs / 1000} s)`);
       }
@@ -728,8 +774,8 @@ export function crossCheck(objects: K8sObject[], topics: TopicSpec[]): Problem[]
     const batch = env['BATCH_MAX_ITEMS'];
     if (batch !== undefined) {
       const metric = a['autoscaling.knative.dev/metric'] ?? 'concurrency';
-      const target = Number(a['autoscaling.knative.dev/target'] ?? servingDefaults.target);
-      const utilization = Number(a['autoscaling.knative.dev/target-utilization-percentage'] ?? servingDefaults.targetUtilizationPercentage);
+      const target = Number(a['autoscaling.knative.dev/target'] ?? KPA_DEFAULTS.target);
+      const utilization = Number(a['autoscaling.knative.dev/target-utilization-percentage'] ?? KPA_DEFAULTS.targetUtilizationPercentage);
       const inFlight = (target * utilization) / 100;
       if (metric !== 'concurrency') add(ksvc, `autoscaling.knative.dev/metric is ${metric}: batching relies on concurrency-based KPA`);
       if (Number(batch) > inFlight) {
@@ -754,49 +800,4 @@ export function crossCheck(objects: K8sObject[], topics: TopicSpec[]): Problem[]
   }
 
   return problems;
-}
-
-// ---------------------------------------------------------------------------------------
-// keda/releases.yaml: the pinned install manifests, for the deploy tool
-
-export interface Release {
-  name: string;
-  version: string;
-  url: string;
-  serverSide: boolean;
-  /** The namespace whose workloads to wait for after applying. */
-  waitNamespace?: string;
-  /** ConfigMap keys to merge in after applying. */
-  configure: { namespace: string; configMap: string; data: Record<string, string> }[];
-}
-
-export function loadReleases(root: string = repoRoot): Release[] {
-  const file = join(root, 'keda', 'releases.yaml');
-  const list = dig(parseYaml(readFileSync(file, 'utf8')), 'releases');
-  if (!Array.isArray(list)) throw new ManifestError(`${file}: no releases list`);
-  return list.map((entry, i): Release => {
-    const name = asString(dig(entry, 'name'));
-    const version = asString(dig(entry, 'version'));
-    const url = asString(dig(entry, 'url'));
-    if (!name || !version || !url) throw new ManifestError(`${file}: release ${i} needs name, version and url`);
-    if (!url.startsWith('https://') || !url.includes(`/${version}/`)) {
-      throw new ManifestError(`${file}: ${name}: the url must be https and pinned to ${version}`);
-    }
-    const release: Release = {
-      name,
-      version,
-      url,
-      serverSide: dig(entry, 'serverSide') === true,
-      configure: ((dig(entry, 'configure') as unknown[] | undefined) ?? []).map((c) => {
-        const namespace = asString(dig(c, 'namespace'));
-        const configMap = asString(dig(c, 'configMap'));
-        const data = asRecord(dig(c, 'data'));
-        if (!namespace || !configMap || !data) throw new ManifestError(`${file}: ${name}: configure needs namespace, configMap and data`);
-        return { namespace, configMap, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)])) };
-      }),
-    };
-    const waitNamespace = asString(dig(entry, 'waitNamespace'));
-    if (waitNamespace) release.waitNamespace = waitNamespace;
-    return release;
-  });
 }

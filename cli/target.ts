@@ -20,8 +20,14 @@ export interface SourceView {
   topic: string;
   sink: string;
   lag: number;
-  consumers: number;
-  maxConsumers: number;
+  /** The ConsumerGroup's vreplicas, as KEDA/the HPA set them, and max-scale. */
+  vreplicas: number;
+  maxVReplicas: number;
+  /** Dispatcher pods the source is placed on: one Kafka consumer each. */
+  pods: number;
+  /** Members of the source's consumer group, as Kafka reports them. */
+  members: number;
+  /** Ready function pods (KPA). */
   instances: number;
   delivered: number;
   deadLettered: number;
@@ -73,8 +79,10 @@ export class LocalTarget implements PipelineTarget {
         topic: s.topics.join(','),
         sink: s.sink,
         lag: s.lag,
-        consumers: s.consumers,
-        maxConsumers: s.maxScale,
+        vreplicas: s.vreplicas,
+        maxVReplicas: s.maxScale,
+        pods: s.placements.length,
+        members: s.members,
         instances: service?.instances ?? 0,
         delivered: s.delivered,
         deadLettered: s.deadLettered,
@@ -127,7 +135,8 @@ type Live = { metadata?: { name?: string; uid?: string }; spec?: Record<string, 
  * - kafkaBrokers / elasticsearchUrl: forwards to the kafka and elasticsearch Services named
  *   in knative/ (with the pipeline user's credentials from elasticsearch-credentials).
  * - sources(): lag from Kafka through the forward (KEDA's metric from the HPA when Kafka is
- *   out of reach), consumers from the KafkaSource's ConsumerGroup (the replicas KEDA sets),
+ *   out of reach), vreplicas and placements from the KafkaSource's ConsumerGroup (KEDA sets
+ *   the replicas, the scheduler the placements), group members from Kafka,
  *   instances = ready pods of the Knative Service, delivered = committed offsets.
  */
 export class ClusterTarget implements PipelineTarget {
@@ -305,12 +314,19 @@ export class ClusterTarget implements PipelineTarget {
         const group = uid
           ? ((await api.read({ apiVersion: 'internal.kafka.eventing.knative.dev/v1alpha1', kind: 'ConsumerGroup', metadata: { name: uid, namespace: this.#namespace } }).catch(() => undefined)) as Live | undefined)
           : undefined;
-        const consumers = Number(group?.status?.['replicas'] ?? group?.spec?.['replicas'] ?? 0);
-        const pods = await core.listNamespacedPod({ namespace: this.#namespace, labelSelector: `serving.knative.dev/service=${source.sink}` });
-        const instances = pods.items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+        const vreplicas = Number(group?.spec?.['replicas'] ?? 0);
+        const placements = group?.status?.['placements'];
+        const pods = Array.isArray(placements) ? placements.length : 0;
+        const functionPods = await core.listNamespacedPod({ namespace: this.#namespace, labelSelector: `serving.knative.dev/service=${source.sink}` });
+        const instances = functionPods.items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
         let lag = Number.NaN;
         let delivered = Number.NaN;
+        let members = Number.NaN;
         if (admin) {
+          members = await admin
+            .describeGroups([source.consumerGroup])
+            .then(({ groups }) => groups[0]?.members.length ?? 0)
+            .catch(() => Number.NaN);
           const lags = await Promise.all(source.topics.map((topic) => readGroupLag(admin, source.consumerGroup, topic, source.initialOffset))).catch(() => undefined);
           if (lags) {
             lag = lags.reduce((sum, l) => sum + l.total, 0);
@@ -323,8 +339,10 @@ export class ClusterTarget implements PipelineTarget {
           topic: source.topics.join(','),
           sink: source.sink,
           lag,
-          consumers,
-          maxConsumers: source.scaling.maxScale,
+          vreplicas,
+          maxVReplicas: source.scaling.maxScale,
+          pods,
+          members,
           instances,
           delivered,
           // Not counted per source on a cluster: the dispatcher exports no such metric by default.

@@ -1,7 +1,9 @@
 /**
- * `make watch`: a live view, refreshed every second. Per KafkaSource: lag, consumers
- * (KEDA/HPA), function instances (KPA), events/s into its topic and out to its function,
- * dead letters. Per recent window: status, events, late events and the aggregate revision.
+ * `make watch`: a live view, refreshed every second. Per KafkaSource: lag, vreplicas
+ * (KEDA/HPA) of max-scale, the dispatcher pods they are placed on (one Kafka consumer each),
+ * the members of its consumer group as Kafka reports them, function instances (KPA),
+ * events/s into its topic and out to its function, dead letters. Per recent window: status,
+ * events, late events and the aggregate revision.
  */
 import { createEsClient } from '../shared/elasticsearch.ts';
 import { targetFromEnv } from './target.ts';
@@ -48,7 +50,7 @@ const pad = (v: unknown, n: number) => (typeof v === 'number' && !Number.isFinit
 async function render(): Promise<string> {
   const now = Date.now();
   const lines: string[] = [`big-data-pipeline · ${target.name} · ${new Date(now).toISOString().slice(0, 19)}Z   (Ctrl-C to quit)`, ''];
-  lines.push(`${'source'.padEnd(18)}${pad('lag', 9)}${pad('consumers', 11)}${pad('instances', 11)}${pad('in/s', 9)}${pad('out/s', 9)}${pad('dead', 7)}`);
+  lines.push(`${'source'.padEnd(18)}${pad('lag', 9)}${pad('vreplicas', 10)}${pad('pods', 6)}${pad('members', 9)}${pad('instances', 11)}${pad('in/s', 9)}${pad('out/s', 9)}${pad('dead', 7)}`);
   for (const s of await target.sources()) {
     const produced = await target.topicEnd(s.topic.split(',')[0]!).catch(() => NaN);
     const before = previous.get(s.name);
@@ -57,7 +59,7 @@ async function render(): Promise<string> {
     const outRate = before && secs > 0 ? (s.delivered - before.delivered) / secs : 0;
     previous.set(s.name, { at: now, produced, delivered: s.delivered });
     lines.push(
-      `${`${s.name} ← ${s.topic}`.padEnd(18).slice(0, 18)}${pad(s.lag, 9)}${pad(`${s.consumers}/${s.maxConsumers}`, 11)}${pad(s.instances, 11)}${pad(Math.round(inRate), 9)}${pad(Math.round(outRate), 9)}${pad(s.deadLettered, 7)}`,
+      `${`${s.name} ← ${s.topic}`.padEnd(18).slice(0, 18)}${pad(s.lag, 9)}${pad(`${s.vreplicas}/${s.maxVReplicas}`, 10)}${pad(s.pods, 6)}${pad(s.members, 9)}${pad(s.instances, 11)}${pad(Math.round(inRate), 9)}${pad(Math.round(outRate), 9)}${pad(s.deadLettered, 7)}`,
     );
   }
   lines.push('', `${'window'.padEnd(26)}${'status'.padEnd(8)}${pad('events', 8)}${pad('late', 6)}${pad('revision', 10)}`);

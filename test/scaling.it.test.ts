@@ -1,15 +1,17 @@
 /**
  * Consumer scaling through the local runtime, on real Kafka lag: a backlog activates
- * enrich's consumers from zero (KEDA), the HPA scales them out in its steps up to
- * max-scale, and once the lag is gone they go back to zero. Time for the scaling decisions
- * runs 20× faster (an injected clock); every decision is recomputed from its recorded
- * inputs with the pure KEDA/HPA formulas.
+ * enrich's vreplicas from zero (KEDA), the HPA scales them out in its steps up to
+ * max-scale, each vreplica gets a dispatcher pod of its own (POD_CAPACITY 1) and with it a
+ * real member of the Kafka consumer group, and once the lag is gone they all go back to
+ * zero. Time for the scaling decisions runs 20× faster (an injected clock); every decision
+ * is recomputed from its recorded inputs. That the decisions are KEDA's and the HPA's own
+ * is checked against their code in test/upstream/.
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConsumerScaler, hpaProposal, kafkaScalerMetric, type Decision } from '../cli/dev/scaling.ts';
+import { ConsumerGroupScaler, type Decision } from '../cli/scaling/consumer-group.ts';
 import { DevRuntime } from '../cli/dev/runtime.ts';
 import { setupPlatform } from '../cli/setup.ts';
 import { shopEvent } from '../functions/generate/app.ts';
@@ -80,64 +82,40 @@ describe('consumer scaling on lag (accelerated clock)', { timeout: 600_000 }, ()
     rmSync(resolve(import.meta.dirname, `../.run/test-scaling-${suffix}`), { recursive: true, force: true });
   });
 
-  it('activates from zero, scales out 1 → 4 → 8 in HPA steps, and returns to zero after the lag is gone', async () => {
+  it('activates from zero, scales out 1 → 4 in HPA steps with a consumer per vreplica, and returns to zero after the lag is gone', async () => {
     const source = runtime.topology.kafkaSources.find((s) => s.name === 'enrich')!;
-    expect(source.scaling).toMatchObject({ minScale: 0, maxScale: 8, lagThreshold: 10_000 });
+    expect(source.scaling).toMatchObject({ minScale: 0, maxScale: 4, lagThreshold: 10_000 });
+    expect(runtime.dispatcherSettings).toMatchObject({ podCapacity: 1, minReplicas: 0 });
 
     const deadline = Date.now() + 400_000;
-    let sawEight = false;
+    let atMax: { vreplicas: number; pods: string[]; members: number } | undefined;
     while (Date.now() < deadline) {
-      if (runtime.scalers.get('enrich')!.replicas === 8) sawEight = true;
       const state = runtime.state().sources[0]!;
-      if (sawEight && state.lag === 0 && runtime.scalers.get('enrich')!.replicas === 0) break;
+      // Four vreplicas placed, and Kafka reports four members once they have joined.
+      if (state.vreplicas === 4 && state.members === 4) atMax ??= { vreplicas: state.vreplicas, pods: state.placements.map((p) => p.podName), members: state.members };
+      if (atMax && state.lag === 0 && state.vreplicas === 0 && state.members === 0) break;
       await new Promise((r) => setTimeout(r, 200));
     }
+    expect(atMax, 'enrich reached 4 vreplicas with 4 consumers').toEqual({
+      vreplicas: 4,
+      pods: ['kafka-source-dispatcher-0', 'kafka-source-dispatcher-1', 'kafka-source-dispatcher-2', 'kafka-source-dispatcher-3'],
+      members: 4,
+    });
     const decisions = runtime.decisions.filter((d) => d.source === 'enrich');
     const path = decisions.map((d) => `${d.by}:${d.from}→${d.to}`);
 
-    // The shape: KEDA 0→1, then the HPA's legacy steps max(2·r, 4): 1→4→8 (capped by max-scale 8), …, KEDA →0.
+    // KEDA 0→1, then the HPA's scale-up limit max(2·r, 4) takes it to max-scale in one sync, …, KEDA →0.
     expect(path[0]).toBe('keda:0→1');
-    expect(path.slice(1, 3)).toEqual(['hpa:1→4', 'hpa:4→8']);
-    expect(Math.max(...decisions.map((d) => d.to))).toBe(8);
+    expect(path[1]).toBe('hpa:1→4');
+    expect(Math.max(...decisions.map((d) => d.to))).toBe(4);
     expect(path.at(-1)).toMatch(/^keda:\d+→0$/);
-    expect(runtime.scalers.get('enrich')!.replicas).toBe(0);
-    expect(runtime.state().sources[0]!.lag).toBe(0);
+    const end = runtime.state();
+    expect(end.sources[0]).toMatchObject({ lag: 0, vreplicas: 0, placements: [], members: 0 });
 
     // Every decision, recomputed from the recorded inputs.
     const steps = runtime.scalingSteps.filter((s) => s.source === 'enrich');
-    const replay = new ConsumerScaler({ ...source.scaling, partitions: steps[0]!.lags.length, nowMs: runtime.scalerStarts.get('enrich')!, reportHolds: true });
+    const replay = new ConsumerGroupScaler({ ...source.scaling, partitions: steps[0]!.lags.length, nowMs: runtime.scalerStarts.get('enrich')!, reportHolds: true });
     const evaluations: Decision[] = steps.flatMap((s) => replay.step(s.atMs, s.lags));
     expect(evaluations.filter((d) => d.from !== d.to)).toEqual(decisions.map(({ source: _s, ...d }) => d));
-
-    // …and each evaluation against the formulas written out here.
-    const recommendations: { atMs: number; value: number }[] = [];
-    for (const [i, d] of evaluations.entries()) {
-      const lags = steps.find((s) => s.atMs === d.atMs)!.lags;
-      const total = lags.reduce((a, b) => a + b, 0);
-      expect(d.activity).toBe(total);
-      expect(d.metric).toBe(kafkaScalerMetric({ partitionLags: lags, lagThreshold: 10_000, allowIdleConsumers: true }).metric);
-      if (d.by === 'keda') {
-        if (d.from === 0 && total > 0) expect(d.to).toBe(1);
-        if (d.to === 0) {
-          // Scale to zero only when inactive, and only after the cooldown since the last active poll.
-          expect(total).toBe(0);
-          const lastActive = evaluations.slice(0, i).filter((e) => e.by === 'keda' && e.activity > 0).at(-1)!;
-          expect(d.atMs - lastActive.atMs).toBeGreaterThan(source.scaling.cooldownPeriodS * 1000);
-        }
-        continue;
-      }
-      if (d.from === 0) {
-        expect(d.to).toBe(0); // the HPA does nothing at zero
-        continue;
-      }
-      // AverageValue: keep the current count inside the 10 % tolerance, else ceil(metric / threshold).
-      const ratio = d.metric / (10_000 * d.from);
-      const proposal = Math.abs(ratio - 1) <= 0.1 ? d.from : Math.ceil(d.metric / 10_000);
-      expect(proposal).toBe(hpaProposal({ metric: d.metric, targetPerPod: 10_000, statusReplicas: d.from }).replicas);
-      recommendations.push({ atMs: d.atMs, value: proposal });
-      const stabilized = Math.max(...recommendations.filter((r) => d.atMs - r.atMs <= 300_000).map((r) => r.value));
-      const upLimit = Math.max(2 * d.from, 4);
-      expect(d.to, `hpa at ${d.atMs}`).toBe(Math.min(Math.max(stabilized, 1), Math.min(8, upLimit)));
-    }
   });
 });

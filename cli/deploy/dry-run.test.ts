@@ -22,7 +22,7 @@ describe('cli/deploy.ts --dry-run', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/DRY_RUN: no cluster is touched/);
     expect(stdout).toMatch(/context: \(none/);
-    const order = ['check:kubectl', 'install:keda', 'install:serving-crds', 'configure:config-network', 'install:eventing-kafka-sink', 'configure:keda-features', 'apply:namespace', 'secret:elasticsearch-credentials', 'build:generate', 'ship:generate', 'apply:platform', 'wait:platform', 'apply:services', 'wait:services', 'apply:kafka-sources', 'wait:kafka-sources', 'apply:ping-sources', 'print:summary'];
+    const order = ['check:kubectl', 'install:keda', 'install:serving-crds', 'install:serving-core', 'configure:config-deployment', 'install:eventing-kafka-sink', 'apply:namespace', 'secret:elasticsearch-credentials', 'build:generate', 'ship:generate', 'apply:platform', 'wait:platform', 'apply:services', 'wait:services', 'apply:kafka-sources', 'wait:kafka-sources', 'apply:ping-sources', 'print:summary'];
     const positions = order.map((id) => stdout.indexOf(` ${id} `));
     expect(positions.every((p) => p > 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);

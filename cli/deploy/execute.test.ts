@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { K8sObject } from '../manifests.ts';
 import { DeployError, execute } from './execute.ts';
 import { fakePlatform, repoPlanOptions } from './fixtures.ts';
+import { loadReleases } from '../releases.ts';
 import { plan } from './plan.ts';
 import { type Access, type Cluster, ClusterError, type ClusterInfo, type Host, type ObjectRef, type RunResult, type Step, type WaitFor, type WaitStatus } from './steps.ts';
 
@@ -51,13 +52,13 @@ class FakeCluster implements Cluster {
       }
     }
   }
-  async applyUrl(url: string): Promise<ObjectRef[]> {
-    const name = url.split('/').pop()!.replace(/\.yaml$/, '');
+  /** Patched release objects as applied, by release. */
+  readonly releases = new Map<string, K8sObject[]>();
+  async applyObjects(objects: K8sObject[]): Promise<ObjectRef[]> {
+    const name = objects[0]!.metadata.name.replace(/^things\./, '').replace(/\.dev$/, '');
     this.log.push(`install ${name}`);
-    return [
-      { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: `things.${name}.dev` },
-      { apiVersion: 'apps/v1', kind: 'Deployment', name: `${name}-controller`, namespace: 'system' },
-    ];
+    this.releases.set(name, objects);
+    return objects.map(refOf);
   }
   async check(wait: WaitFor, applied: ReadonlyMap<string, ObjectRef[]>): Promise<WaitStatus> {
     this.polls++;
@@ -119,6 +120,22 @@ class FakeHost implements Host {
     this.commands.push([command, ...args].join(' '));
     return { code: 0, stdout: '', stderr: '' };
   }
+  /** A release manifest: a CRD and a controller, plus an object for each patch of that release in keda/releases.yaml. */
+  async fetchText(url: string): Promise<string> {
+    const name = url.split('/').pop()!.replace(/\.yaml$/, '');
+    const objects: K8sObject[] = [
+      { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `things.${name}.dev` } },
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: `${name}-controller`, namespace: 'system' } },
+    ];
+    for (const patch of loadReleases().find((r) => r.url === url)?.patches ?? []) {
+      objects.push(
+        patch.kind === 'ConfigMap'
+          ? { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: patch.name, namespace: 'system' }, data: Object.fromEntries(Object.keys(patch.properties ?? {}).map((k) => [k, 'a=1\n'])) }
+          : { apiVersion: 'apps/v1', kind: patch.kind, metadata: { name: patch.name, namespace: 'system' }, spec: { template: { spec: { containers: [{ name: patch.container, env: [] }] } } } },
+      );
+    }
+    return objects.map((o) => JSON.stringify(o)).join('\n---\n');
+  }
   async containerTool() {
     return this.engine ? { tool: this.engine } : { tool: undefined, why: 'no container engine to build the function images: docker is installed but its engine does not answer' };
   }
@@ -138,7 +155,7 @@ const run = (cluster: Cluster, host: Host, s: Step[] = steps, time = fakeTime())
   execute(s, cluster, host, { root: '/repo', sleep: time.sleep, now: time.now, pollMs: 1000, retryDelayMs: 1000 });
 
 describe('execute() against a fake cluster [seam test: control flow only]', () => {
-  it('carries out the plan in order: releases, flag, namespace, secrets, platform, images, pipeline', async () => {
+  it('carries out the plan in order: releases (patched), namespace, secrets, platform, images, pipeline', async () => {
     const cluster = new FakeCluster();
     const host = new FakeHost();
     const report = await run(cluster, host);
@@ -151,8 +168,10 @@ describe('execute() against a fake cluster [seam test: control flow only]', () =
       return i;
     };
     expect(index('install keda-2.20.2')).toBeLessThan(index('install serving-crds'));
-    expect(index('install eventing-kafka-sink')).toBeLessThan(index('apply ConfigMap/config-kafka-features (force)'));
-    expect(index('apply ConfigMap/config-kafka-features (force)')).toBeLessThan(index('apply Namespace/big-data-pipeline'));
+    expect(index('install eventing-kafka-sink')).toBeLessThan(index('apply Namespace/big-data-pipeline'));
+    // The release went in with the flag already enabled in its YAML.
+    const features = cluster.releases.get('eventing-kafka-controller')!.find((o) => o.metadata.name === 'config-kafka-features');
+    expect(features?.['data']).toEqual({ 'controller-autoscaler-keda': 'enabled' });
     expect(index('secret grafana-admin')).toBeLessThan(index('apply StatefulSet/kafka'));
     expect(index('apply Service/generate')).toBeLessThan(index('apply KafkaSource/enrich'));
     expect(index('apply KafkaSource/window-aggregate')).toBeLessThan(index('apply PingSource/generate-tick'));
@@ -243,8 +262,9 @@ describe('execute() against a fake cluster [seam test: control flow only]', () =
     expect(again.secrets.every((s) => s.outcome === 'kept')).toBe(true);
     expect([...cluster.objects.entries()]).toEqual(objects);
     expect([...cluster.secrets.entries()]).toEqual(secrets);
-    // The flag is applied again after the Kafka releases are, on every run.
-    expect(cluster.log.filter((l) => l === 'apply ConfigMap/config-kafka-features (force)')).toHaveLength(2);
+    // Each run installs the Kafka controller release with the flag enabled in it, and nothing else writes the flag.
+    expect(cluster.log.filter((l) => l === 'install eventing-kafka-controller')).toHaveLength(2);
+    expect(cluster.log.filter((l) => l.includes('config-kafka-features'))).toEqual([]);
   });
 
   it('keeps dev.local in registries-skipping-tag-resolving: adds it to a custom list, leaves the default alone', async () => {

@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import type { K8sObject } from '../manifests.ts';
+import { type K8sObject, parseObjects } from '../manifests.ts';
+import { patchRelease } from '../releases.ts';
 import { registryImage, shipVia } from './plan.ts';
 import { type Action, type Cluster, ClusterError, type Host, type ObjectRef, type ShipVia, type Step, type WaitFor, type WaitStatus, describeRef, describeWait } from './steps.ts';
 
@@ -185,10 +186,12 @@ export async function execute(steps: Step[], cluster: Cluster, host: Host, optio
       }
       case 'fail':
         throw new DeployError(action.message);
-      case 'apply-url': {
-        const refs = await withRetries(`install ${action.release}`, () => cluster.applyUrl(action.url, { serverSide: action.serverSide }));
+      case 'apply-release': {
+        const text = await withRetries(`fetch ${action.url}`, () => host.fetchText(action.url));
+        const objects = patchRelease(parseObjects(text, action.url), action.patches, `${action.release} (${action.url})`);
+        const refs = await withRetries(`install ${action.release}`, () => cluster.applyObjects(objects, { serverSide: action.serverSide }));
         report.applied.set(action.release, refs);
-        return `${refs.length} objects`;
+        return `${refs.length} objects${action.patches.length > 0 ? `, ${action.patches.length} patched` : ''}`;
       }
       case 'apply': {
         if (action.objects.length === 0) return 'nothing to apply';

@@ -1,11 +1,12 @@
 /**
- * Test inputs for the deploy plan: the repository's own knative/, keda/ and releases, and a
+ * Test inputs for the deploy plan: the repository's own knative/ and releases, and a
  * stand-in for platform/ (its real manifests are applied as rendered; the plan only needs
  * their workloads and Services).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type K8sObject, loadReleases, render, repoRoot } from '../manifests.ts';
+import { type K8sObject, render, repoRoot } from '../manifests.ts';
+import { loadReleases } from '../releases.ts';
 import type { PlanOptions } from './plan.ts';
 
 const ns = 'big-data-pipeline';
@@ -32,15 +33,14 @@ export const fakePlatform: K8sObject[] = [
   workload('batch/v1', 'Job', 'elasticsearch-setup'),
 ];
 
-let rendered: { knative: K8sObject[]; keda: K8sObject[] } | undefined;
+let rendered: K8sObject[] | undefined;
 
 export function repoPlanOptions(overrides: Partial<PlanOptions> = {}): PlanOptions {
-  rendered ??= { knative: render(join(repoRoot, 'knative')), keda: render(join(repoRoot, 'keda')) };
+  rendered ??= render(join(repoRoot, 'knative'));
   return {
     version: (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version,
     releases: loadReleases(),
-    kedaObjects: rendered.keda,
-    knativeObjects: rendered.knative,
+    knativeObjects: rendered,
     platform: { dir: 'platform', objects: fakePlatform },
     context: 'kind-bdp',
     ...overrides,

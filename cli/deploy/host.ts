@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { Host, RunResult } from './steps.ts';
+import { ClusterError, type Host, type RunResult } from './steps.ts';
 
 export function onPath(command: string): boolean {
   if (command.includes('/')) return existsSync(command);
@@ -56,6 +56,18 @@ export async function detectContainerTool(
   };
 }
 
+/** GET a URL's body: a network failure or a 5xx may pass (retryable), any other non-2xx is final. */
+export async function fetchText(url: string, timeoutMs = 60_000): Promise<string> {
+  let answer: Response;
+  try {
+    answer = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+  } catch (error) {
+    throw new ClusterError(`GET ${url}: ${(error as Error).message}`, true);
+  }
+  if (!answer.ok) throw new ClusterError(`GET ${url}: ${answer.status} ${answer.statusText}`, answer.status >= 500 || answer.status === 429);
+  return answer.text();
+}
+
 export class LocalHost implements Host {
   constructor(private readonly root: string) {}
 
@@ -69,6 +81,10 @@ export class LocalHost implements Host {
 
   run(command: string, args: string[], options: { env?: Record<string, string> } = {}): Promise<RunResult> {
     return runCommand(command, args, { cwd: this.root, ...options });
+  }
+
+  fetchText(url: string): Promise<string> {
+    return fetchText(url);
   }
 
   containerTool() {

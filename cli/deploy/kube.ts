@@ -256,20 +256,21 @@ export class KubeCluster implements Cluster {
     }
   }
 
-  #run(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  #run(args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      execFile(this.#kubectl, [...this.#kubectlArgs, ...args], { maxBuffer: 512 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const child = execFile(this.#kubectl, [...this.#kubectlArgs, ...args], { maxBuffer: 512 * 1024 * 1024 }, (error, stdout, stderr) => {
         if (!error) return resolve({ stdout, stderr });
         const text = (stderr || error.message).trim();
         reject(new ClusterError(`${this.#kubectl} ${args.join(' ')}: ${text.split('\n').slice(-6).join('\n')}`, TRANSIENT.test(text)));
       });
+      child.stdin?.end(input ?? '');
     });
   }
 
-  async applyUrl(url: string, options: { serverSide: boolean }): Promise<ObjectRef[]> {
-    const args = ['apply', '-f', url, '-o', 'json'];
+  async applyObjects(objects: K8sObject[], options: { serverSide: boolean }): Promise<ObjectRef[]> {
+    const args = ['apply', '-f', '-', '-o', 'json'];
     if (options.serverSide) args.push('--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts');
-    const { stdout } = await this.#run(args);
+    const { stdout } = await this.#run(args, objects.map((o) => JSON.stringify(o)).join('\n'));
     return parseJsonObjects(stdout).map((o) => ({
       apiVersion: o.apiVersion,
       kind: o.kind,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Release, render, repoRoot } from '../manifests.ts';
+import { render, repoRoot } from '../manifests.ts';
 import { fakePlatform, repoPlanOptions } from './fixtures.ts';
 import { OFFSETS_WARNING, PlanError, formatPlan, plan, referencedSecrets, undeployPlan } from './plan.ts';
 import type { Action, Step } from './steps.ts';
@@ -49,29 +49,19 @@ describe('plan(): the order make deploy depends on', () => {
     expect(at(steps, 'wait:keda')).toBeLessThan(at(steps, 'install:eventing-kafka-controller'));
   });
 
-  it('enables controller-autoscaler-keda after the LAST Knative Kafka install and before the first KafkaSource', () => {
-    const flag = at(steps, 'configure:keda-features');
-    const objects = action(steps[flag]!, 'apply').objects;
-    expect(objects.find((o) => o.metadata.name === 'config-kafka-features')?.['data']).toEqual({ 'controller-autoscaler-keda': 'enabled' });
-    expect(flag).toBeGreaterThan(last(steps, (s) => s.kind === 'install' && s.id.startsWith('install:eventing-kafka')));
-    expect(flag).toBeGreaterThan(last(steps, (s) => s.kind === 'wait' && s.id.startsWith('wait:eventing-kafka')));
-    expect(flag).toBeLessThan(first(steps, appliesKind('KafkaSource')));
+  it('installs every release with its patches in the YAML: the KEDA integration and the dispatcher settings never revert', () => {
+    const install = (name: string) => action(steps[at(steps, `install:${name}`)]!, 'apply-release');
+    expect(install('eventing-kafka-controller').patches).toContainEqual({ kind: 'ConfigMap', name: 'config-kafka-features', data: { 'controller-autoscaler-keda': 'enabled' } });
+    expect(install('eventing-kafka-controller').patches).toContainEqual(expect.objectContaining({ kind: 'Deployment', name: 'kafka-controller', env: { POD_CAPACITY: '1', DISPATCHERS_MIN_REPLICAS: '0' } }));
+    expect(install('eventing-kafka-source').patches).toContainEqual(expect.objectContaining({ kind: 'ConfigMap', name: 'config-kafka-source-data-plane' }));
+    expect(install('serving-core').patches).toEqual([{ kind: 'ConfigMap', name: 'config-network', data: { 'ingress-class': 'kourier.ingress.networking.knative.dev' } }]);
+    // Nothing re-applies those ConfigMaps afterwards: the release itself carries the values.
+    const laterApplies = steps.filter((s) => s.action.type === 'apply').flatMap((s) => (s.action as Extract<Action, { type: 'apply' }>).objects);
+    expect(laterApplies.filter((o) => o.metadata.namespace === 'knative-eventing' || o.metadata.namespace === 'knative-serving')).toEqual([]);
+    expect(steps[at(steps, 'install:eventing-kafka-controller')]!.description).toContain('controller-autoscaler-keda=enabled');
   });
 
-  it('follows the last Kafka install wherever releases.yaml puts it (an upgrade with post-install)', () => {
-    const releases = repoPlanOptions().releases;
-    const postInstall: Release = { ...releases.find((r) => r.name === 'eventing-kafka-controller')!, name: 'eventing-kafka-post-install' };
-    const keda = releases.find((r) => r.name === 'keda')!;
-    const reordered = [...releases.filter((r) => r !== keda), postInstall, keda];
-    const s = plan(repoPlanOptions({ releases: reordered }));
-    expect(at(s, 'configure:keda-features')).toBeGreaterThan(at(s, 'wait:eventing-kafka-post-install'));
-    expect(at(s, 'configure:keda-features')).toBeLessThan(at(s, 'install:keda'));
-  });
-
-  it('names Kourier the ingress class right after installing it and keeps dev.local unresolved', () => {
-    expect(at(steps, 'configure:config-network')).toBe(at(steps, 'wait:net-kourier') + 1);
-    const cm = action(steps[at(steps, 'configure:config-network')]!, 'apply').objects[0]!;
-    expect(cm['data']).toEqual({ 'ingress-class': 'kourier.ingress.networking.knative.dev' });
+  it('keeps dev.local unresolved', () => {
     const ensure = action(steps[at(steps, 'configure:config-deployment')]!, 'ensure-list');
     expect(ensure).toMatchObject({ namespace: 'knative-serving', configMap: 'config-deployment', key: 'registries-skipping-tag-resolving', entries: ['dev.local'] });
     expect(ensure.whenAbsent.split(',')).toContain('dev.local');

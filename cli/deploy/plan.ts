@@ -4,10 +4,9 @@
  * so the order the design depends on is visible in a DRY_RUN and checked by tests:
  *
  * - releases (keda/releases.yaml) in file order, each waited for: CRDs before anything
- *   that uses them;
- * - keda/ (controller-autoscaler-keda: enabled) after the LAST eventing-kafka-* install,
- *   because every apply of that release resets the flag to disabled, and before any
- *   KafkaSource, or the source is created without autoscaling;
+ *   that uses them; each applied with its patches already in the YAML (the KEDA
+ *   integration enabled, the dispatcher settings), so no apply ever writes the shipped
+ *   values — every KafkaSource is created, and stays, autoscaled;
  * - Secrets before platform/ (its pods read them), platform/ ready before any function;
  * - images built and shipped before anything runs them: platform/'s own (the web dashboard)
  *   and the functions', so before platform/ (a build problem also shows before the long waits);
@@ -15,7 +14,8 @@
  *   before PingSources: `initialOffset: latest` commits the end offsets when the source
  *   becomes ready, so the first tick's events are not skipped.
  */
-import type { K8sObject, Release } from '../manifests.ts';
+import type { K8sObject } from '../manifests.ts';
+import type { Release, ReleasePatch } from '../releases.ts';
 import { objectId } from '../manifests.ts';
 import { type Action, type ObjectRef, type ShipVia, type Step, type StepKind, type WaitFor, describeWait, refOf } from './steps.ts';
 
@@ -61,8 +61,6 @@ export interface PlanOptions {
   /** package.json version: the image tag, which the manifests must use. */
   version: string;
   releases: Release[];
-  /** keda/ rendered: the feature flag and the autoscaler defaults (Knative's ConfigMaps). */
-  kedaObjects: K8sObject[];
   /** knative/ rendered. */
   knativeObjects: K8sObject[];
   platform: PlatformInput;
@@ -143,6 +141,13 @@ export function registryImage(registry: string, fn: string, version: string): st
 }
 
 /** How images reach the cluster: REGISTRY wins; else kind-* → kind, minikube → minikube. */
+function describePatch(patch: ReleasePatch): string {
+  const values = { ...patch.data, ...Object.assign({}, ...Object.values(patch.properties ?? {})), ...patch.env } as Record<string, string>;
+  const settings = Object.entries(values).map(([k, v]) => `${k}=${v}`);
+  if (patch.resources) settings.push(`resources ${JSON.stringify(patch.resources)}`);
+  return `${patch.kind}/${patch.name} ${settings.join(', ')}`;
+}
+
 export function shipVia(context: string | undefined, registry: string | undefined): ShipVia | { type: 'none'; why: string } {
   if (registry) return { type: 'push', target: registry };
   if (context === undefined) return { type: 'from-context' };
@@ -332,24 +337,18 @@ export function plan(options: PlanOptions): Step[] {
   }
 
   // --- Knative, Kourier, KEDA: the pinned releases, in file order ---
-  const lastKafka = options.releases.map((r) => r.name.startsWith('eventing-kafka')).lastIndexOf(true);
   const servingCore = options.releases.findIndex((r) => r.name === 'serving-core');
   options.releases.forEach((release, i) => {
-    add(`install:${release.name}`, 'install', `${release.name} ${release.version}${release.serverSide ? ' (server-side)' : ''}: ${release.url}`, {
-      type: 'apply-url',
+    const patched = release.patches.length > 0 ? `, with ${release.patches.map(describePatch).join('; ')}` : '';
+    add(`install:${release.name}`, 'install', `${release.name} ${release.version}${release.serverSide ? ' (server-side)' : ''}: ${release.url}${patched}`, {
+      type: 'apply-release',
       release: release.name,
       url: release.url,
       serverSide: release.serverSide,
+      patches: release.patches,
     });
     const wait: WaitFor = { type: 'release-ready', release: release.name, ...(release.waitNamespace ? { namespace: release.waitNamespace } : {}) };
     add(`wait:${release.name}`, 'wait', describeWait(wait), { type: 'wait', waits: [wait], timeoutMs: t.releaseMs });
-    for (const c of release.configure) {
-      add(`configure:${c.configMap}`, 'configure', `${c.namespace}/${c.configMap}: ${Object.entries(c.data).map(([k, v]) => `${k}=${v}`).join(', ')}`, {
-        type: 'apply',
-        objects: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: c.configMap, namespace: c.namespace }, data: c.data }],
-        force: true,
-      });
-    }
     if (i === servingCore) {
       const entries = [LOCAL_REGISTRY, ...(options.registry && options.registrySkipsTagResolving ? [options.registry.split('/')[0]!] : [])];
       add('configure:config-deployment', 'configure', `knative-serving/config-deployment registries-skipping-tag-resolving includes ${entries.join(', ')} (dev.local images are used as loaded, no digest lookup)`, {
@@ -361,17 +360,7 @@ export function plan(options: PlanOptions): Step[] {
         entries,
       });
     }
-    if (i === (lastKafka >= 0 ? lastKafka : options.releases.length - 1)) {
-      add('configure:keda-features', 'configure', `keda/ (${names(options.kedaObjects)}): controller-autoscaler-keda enabled; after the last Knative Kafka install, which resets it`, {
-        type: 'apply',
-        objects: options.kedaObjects,
-        force: true,
-      });
-    }
   });
-  if (options.releases.length === 0) {
-    add('configure:keda-features', 'configure', `keda/ (${names(options.kedaObjects)})`, { type: 'apply', objects: options.kedaObjects, force: true });
-  }
 
   // --- the namespace, its Secrets, the platform ---
   add('apply:namespace', 'apply', `namespace ${namespace}`, { type: 'apply', objects: namespaces, force });

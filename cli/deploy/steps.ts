@@ -6,6 +6,7 @@
  * implementation can be pointed at any kubeconfig (a kind cluster, a bare kube-apiserver).
  */
 import type { K8sObject } from '../manifests.ts';
+import type { ReleasePatch } from '../releases.ts';
 
 export type StepKind = 'check' | 'install' | 'configure' | 'apply' | 'wait' | 'build' | 'ship' | 'secret' | 'print' | 'delete';
 
@@ -76,7 +77,8 @@ export type Action =
   | { type: 'check-tool'; tool: string; why: string }
   | { type: 'check-files'; paths: string[]; hint: string }
   | { type: 'fail'; message: string }
-  | { type: 'apply-url'; release: string; url: string; serverSide: boolean }
+  /** Fetches a release manifest, applies the patches to its objects, applies the result. */
+  | { type: 'apply-release'; release: string; url: string; serverSide: boolean; patches: ReleasePatch[] }
   /** Server-side apply with the deploy's field manager; `force` takes over fields another manager owns. */
   | { type: 'apply'; objects: K8sObject[]; force: boolean }
   /** A comma-separated list in a ConfigMap key contains every entry (the key's default when absent). */
@@ -127,8 +129,8 @@ export interface Cluster {
   info(): Promise<ClusterInfo>;
   /** Server-side apply with the field manager `big-data-pipeline`. */
   apply(objects: K8sObject[], options: { force: boolean }): Promise<void>;
-  /** Applies a remote manifest (kubectl apply -f URL); returns what it created or updated. */
-  applyUrl(url: string, options: { serverSide: boolean }): Promise<ObjectRef[]>;
+  /** Applies a release's objects (kubectl apply, client-side unless serverSide); returns what it created or updated. */
+  applyObjects(objects: K8sObject[], options: { serverSide: boolean }): Promise<ObjectRef[]>;
   /** One poll of a condition; `applied` holds what each release install reported. */
   check(wait: WaitFor, applied: ReadonlyMap<string, ObjectRef[]>): Promise<WaitStatus>;
   getConfigMap(namespace: string, name: string): Promise<Record<string, string> | undefined>;
@@ -160,6 +162,8 @@ export interface Host {
   has(command: string): Promise<boolean>;
   exists(path: string): boolean;
   run(command: string, args: string[], options?: { env?: Record<string, string> }): Promise<RunResult>;
+  /** The body of a URL (a release manifest); rejects on a non-2xx answer. */
+  fetchText(url: string): Promise<string>;
   /** docker or podman with a reachable engine, or why neither can build. */
   containerTool(): Promise<{ tool: 'docker' | 'podman' } | { tool: undefined; why: string }>;
   log(line: string): void;

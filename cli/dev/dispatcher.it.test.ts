@@ -43,7 +43,7 @@ class Relay {
   }
 }
 
-describe('dispatcher consumer group through a Kafka outage (real Kafka)', () => {
+describe('dispatcher consumers through a Kafka outage (real Kafka)', () => {
   const env = isolatedEnv();
   let relay: Relay;
   beforeAll(async () => {
@@ -61,6 +61,8 @@ describe('dispatcher consumer group through a Kafka outage (real Kafka)', () => 
       ordering: 'unordered',
       sink: 'enrich',
       delivery: { retry: 0, backoffPolicy: 'linear', backoffDelayMs: 0, timeoutMs: 1000 },
+      consumers: 1,
+      autoscaled: true,
       scaling: { minScale: 0, maxScale: 4, lagThreshold: 10, pollingIntervalS: 1, cooldownPeriodS: 1 },
     };
     const kafka = createKafka({ brokers: [`127.0.0.1:${relay.port}`], clientId: 'dispatcher-outage', connectionTimeoutMs: 500 });
@@ -72,27 +74,27 @@ describe('dispatcher consumer group through a Kafka outage (real Kafka)', () => 
     process.on('unhandledRejection', record);
     try {
       // Kafka unreachable: the step fails, is logged, and the promise still resolves.
-      await expect(dispatcher.setConsumers(2)).resolves.toBeUndefined();
-      expect(dispatcher.consumers).toBe(0);
+      await expect(dispatcher.setPods(['dispatcher-0', 'dispatcher-1'])).resolves.toBeUndefined();
+      expect(dispatcher.pods).toEqual([]);
       expect(log).toHaveLength(1);
-      expect(log[0]).toMatch(/^enrich: scaling to 2 consumers stopped at 0 \(.+\); retrying on the next step$/);
+      expect(log[0]).toMatch(/^enrich: placing consumers on dispatcher-0, dispatcher-1 stopped at none \(.+\); retrying on the next step$/);
 
-      // Kafka is back: the next step (the runtime calls one every tick) reaches the count.
+      // Kafka is back: the next step (the runtime calls one every tick) reaches the placement.
       await relay.open();
-      await dispatcher.setConsumers(2);
-      expect(dispatcher.consumers).toBe(2);
+      await dispatcher.setPods(['dispatcher-0', 'dispatcher-1']);
+      expect(dispatcher.pods).toEqual(['dispatcher-0', 'dispatcher-1']);
 
-      // Calls made while a change runs only move its target.
-      const up = dispatcher.setConsumers(3);
-      const down = dispatcher.setConsumers(1);
+      // Calls made while a change runs only move its target; a pod that stays keeps its consumer.
+      const up = dispatcher.setPods(['dispatcher-0', 'dispatcher-1', 'dispatcher-2']);
+      const down = dispatcher.setPods(['dispatcher-1']);
       expect(down).toBe(up);
       await down;
-      expect(dispatcher.consumers).toBe(1);
+      expect(dispatcher.pods).toEqual(['dispatcher-1']);
       expect(unhandled).toEqual([]);
     } finally {
       process.off('unhandledRejection', record);
       await dispatcher.stop();
     }
-    expect(dispatcher.consumers).toBe(0);
+    expect(dispatcher.pods).toEqual([]);
   }, 90_000);
 });

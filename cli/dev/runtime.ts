@@ -12,10 +12,13 @@ import { brokersOf } from '../../shared/config.ts';
 import { EventProducer, createKafka } from '../../shared/kafka.ts';
 import { partitionLag, readGroupLag } from '../../shared/lag.ts';
 import { loadTopology, type Topology } from '../manifests.ts';
+import { type DispatcherSettings, dispatcherSettings, loadReleases } from '../releases.ts';
+import { ConsumerGroupScaler, type Decision } from '../scaling/consumer-group.ts';
+import { Kpa } from '../scaling/kpa.ts';
+import { DispatcherScheduler } from '../scaling/placement.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { PingSchedule } from './ping.ts';
 import { FunctionPool } from './pool.ts';
-import { ConsumerScaler, Kpa, type Decision } from './scaling.ts';
 
 export interface Clock {
   now(): number;
@@ -41,6 +44,8 @@ export interface RuntimeOptions {
   isolate?: string;
   /** Also run the web dashboard (dist/dashboard) on this port: one process, replaced if it dies. */
   dashboardPort?: number;
+  /** The dispatcher plane; default: as keda/releases.yaml deploys it. */
+  dispatcher?: DispatcherSettings;
   log?: (message: string) => void;
 }
 
@@ -89,9 +94,15 @@ export interface SourceState {
   name: string;
   topics: string[];
   sink: string;
+  consumerGroup: string;
   lag: number;
-  consumers: number;
+  /** The ConsumerGroup's vreplicas (KEDA/the HPA). */
+  vreplicas: number;
   maxScale: number;
+  /** The dispatcher pods it is placed on (one Kafka consumer each), and how many vreplicas on each. */
+  placements: { podName: string; vreplicas: number }[];
+  /** Members of its consumer group as Kafka reports them. */
+  members: number;
   delivered: number;
   deadLettered: number;
   retries: number;
@@ -112,6 +123,8 @@ export interface ServiceState {
 
 export interface RuntimeState {
   at: string;
+  /** The kafka-source-dispatcher StatefulSet: its pods and the settings that place vreplicas on them. */
+  dispatcher: { pods: number } & DispatcherSettings;
   sources: SourceState[];
   services: ServiceState[];
   decisions: (Decision & { source: string })[];
@@ -122,8 +135,11 @@ export class DevRuntime {
   readonly topology: Topology;
   readonly pools = new Map<string, FunctionPool>();
   readonly dispatchers = new Map<string, Dispatcher>();
-  readonly scalers = new Map<string, ConsumerScaler>();
+  readonly scalers = new Map<string, ConsumerGroupScaler>();
   readonly kpas = new Map<string, Kpa>();
+  /** The kafka-source-dispatcher StatefulSet's scheduler: where each source's vreplicas run. */
+  readonly placement: DispatcherScheduler;
+  readonly dispatcherSettings: DispatcherSettings;
   readonly decisions: (Decision & { source: string })[] = [];
   /** Inputs of the latest scaling steps, so every decision can be recomputed (tests, debugging). */
   readonly scalingSteps: { source: string; atMs: number; lags: number[] }[] = [];
@@ -132,6 +148,8 @@ export class DevRuntime {
   readonly #pings: PingSchedule[] = [];
   readonly #events: string[] = [];
   readonly #lags = new Map<string, number>();
+  readonly #members = new Map<string, number>();
+  #nextRefreshMs: number | undefined;
   readonly #kafka: Kafka;
   #admin: Admin | undefined;
   #deadLetterProducer: EventProducer | undefined;
@@ -144,6 +162,8 @@ export class DevRuntime {
     const topology = only(loadTopology(options.root), options.only);
     this.topology = options.isolate ? isolated(topology, options.isolate) : topology;
     this.clock = options.clock ?? { now: Date.now };
+    this.dispatcherSettings = options.dispatcher ?? dispatcherSettings(loadReleases(options.root));
+    this.placement = new DispatcherScheduler({ podCapacity: this.dispatcherSettings.podCapacity, minReplicas: this.dispatcherSettings.minReplicas });
     this.#kafka = createKafka({ brokers: brokersOf(options.kafkaBrokers), clientId: 'dev-runtime', connectionTimeoutMs: 5000 });
   }
 
@@ -172,7 +192,7 @@ export class DevRuntime {
         onEvent: (m) => this.log(m),
       });
       this.pools.set(service.name, pool);
-      this.kpas.set(service.name, new Kpa({ target: service.kpa.target, minScale: service.kpa.minScale, maxScale: service.kpa.maxScale }));
+      this.kpas.set(service.name, new Kpa(service.kpa));
       await pool.listen();
       // One warm instance at start, so the first curl answers at once.
       pool.scaleTo(Math.max(1, service.kpa.minScale));
@@ -190,13 +210,15 @@ export class DevRuntime {
         dlq ? { producer: this.#deadLetterProducer, topic: dlq.topic } : undefined,
         topology.namespace,
         (m) => this.log(m),
+        { maxPollRecords: this.dispatcherSettings.maxPollRecords },
       );
       this.dispatchers.set(source.name, dispatcher);
+      this.placement.setVReplicas(source.name, 0);
       const partitions = await this.#partitions(source.topics);
       this.scalerStarts.set(source.name, this.clock.now());
       this.scalers.set(
         source.name,
-        new ConsumerScaler({
+        new ConsumerGroupScaler({
           minScale: source.scaling.minScale,
           maxScale: source.scaling.maxScale,
           lagThreshold: source.scaling.lagThreshold,
@@ -242,12 +264,18 @@ export class DevRuntime {
     return this.#dashboard?.url;
   }
 
-  /** One scaling step: read lag, let KEDA/HPA decide consumers and the KPA decide instances. */
+  /**
+   * One scaling step, in the order a cluster's controllers act: KEDA/the HPA set each
+   * source's vreplicas from its lag, the ConsumerGroup reconciler places them on dispatcher
+   * pods (growing the StatefulSet when they do not fit), each source runs one Kafka consumer
+   * per pod it is placed on, and the KPA sizes each function from its in-flight requests.
+   */
   async step(): Promise<void> {
     if (this.#stepping || !this.#admin) return;
     this.#stepping = true;
     try {
       const now = this.clock.now();
+      const changed = new Set<string>();
       for (const source of this.topology.kafkaSources) {
         const lags: number[] = [];
         try {
@@ -262,14 +290,26 @@ export class DevRuntime {
         this.#lags.set(source.name, lags.reduce((a, b) => a + b, 0));
         this.scalingSteps.push({ source: source.name, atMs: now, lags });
         if (this.scalingSteps.length > 20_000) this.scalingSteps.splice(0, 10_000);
-        const scaler = this.scalers.get(source.name)!;
-        for (const decision of scaler.step(now, lags)) {
-          this.decisions.push({ ...decision, source: source.name });
-          this.log(`${source.name}: ${decision.by} ${decision.from} → ${decision.to} consumers (${decision.reason})`);
+        let vreplicas = source.consumers;
+        if (source.autoscaled) {
+          const scaler = this.scalers.get(source.name)!;
+          for (const decision of scaler.step(now, lags)) {
+            this.decisions.push({ ...decision, source: source.name });
+            this.log(`${source.name}: ${decision.by} ${decision.from} → ${decision.to} vreplicas (${decision.reason})`);
+          }
+          vreplicas = scaler.replicas;
         }
-        // Never rejects: a failed change is logged by the dispatcher and retried on the next tick.
-        void this.dispatchers.get(source.name)!.setConsumers(scaler.replicas);
+        if (vreplicas !== this.placement.vreplicasOf(source.name)) {
+          this.placement.setVReplicas(source.name, vreplicas);
+          changed.add(source.name);
+        }
       }
+      this.#place(changed, now);
+      for (const source of this.topology.kafkaSources) {
+        // Never rejects: a failed change is logged by the dispatcher and retried on the next tick.
+        void this.dispatchers.get(source.name)!.setPods(this.placement.placementsOf(source.name).map((p) => p.podName));
+      }
+      await this.#readMembers();
       for (const [name, pool] of this.pools) {
         const kpa = this.kpas.get(name)!;
         kpa.observe(now, pool.inFlight);
@@ -283,18 +323,56 @@ export class DevRuntime {
     }
   }
 
+  /**
+   * The ConsumerGroup reconciler and the StatefulSet autoscaler: reschedules the sources
+   * whose vreplicas changed, and those that did not all fit last time (a cluster requeues
+   * them every 5 s); a StatefulSet change reschedules every source. Every refresh period the
+   * autoscaler may also scale down and compact.
+   */
+  #place(changed: Set<string>, now: number): void {
+    const before = this.placement.replicas;
+    this.placement.enqueue(...changed, ...this.placement.unplaced);
+    this.placement.drain();
+    const refreshMs = this.dispatcherSettings.refreshPeriodS * 1000;
+    this.#nextRefreshMs ??= now + refreshMs;
+    if (now >= this.#nextRefreshMs) {
+      this.#nextRefreshMs = now + refreshMs;
+      const { evicted } = this.placement.refresh();
+      for (const key of evicted) this.log(`dispatcher: compaction moves ${key} off the pods beyond ${this.placement.replicas}`);
+    }
+    if (this.placement.replicas !== before) {
+      this.log(`dispatcher: ${before} → ${this.placement.replicas} pods (${this.placement.totalVReplicas} vreplicas, ${this.dispatcherSettings.podCapacity} a pod)`);
+    }
+  }
+
+  /** Members of each source's consumer group, as Kafka reports them. */
+  async #readMembers(): Promise<void> {
+    try {
+      const { groups } = await this.#admin!.describeGroups(this.topology.kafkaSources.map((s) => s.consumerGroup));
+      for (const source of this.topology.kafkaSources) {
+        this.#members.set(source.name, groups.find((g) => g.groupId === source.consumerGroup)?.members.length ?? 0);
+      }
+    } catch {
+      // Kafka away: the last known counts stay.
+    }
+  }
+
   state(): RuntimeState {
     return {
       at: new Date().toISOString(),
+      dispatcher: { pods: this.placement.replicas, ...this.dispatcherSettings },
       sources: this.topology.kafkaSources.map((s) => {
         const d = this.dispatchers.get(s.name)!;
         return {
           name: s.name,
           topics: s.topics,
           sink: s.sink,
+          consumerGroup: s.consumerGroup,
           lag: this.#lags.get(s.name) ?? 0,
-          consumers: d.consumers,
+          vreplicas: this.placement.vreplicasOf(s.name),
           maxScale: s.scaling.maxScale,
+          placements: this.placement.placementsOf(s.name).map((p) => ({ ...p })),
+          members: this.#members.get(s.name) ?? 0,
           ...d.stats,
         };
       }),

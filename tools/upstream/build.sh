@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Prints the path of one of the upstream-check binaries, building it if needed:
+#
+#   tools/upstream/build.sh keda       KEDA's Kafka scaler          (tools/upstream/keda)
+#   tools/upstream/build.sh hpa        the Kubernetes HPA controller (tools/upstream/hpa)
+#   tools/upstream/build.sh knative    Knative's KPA decider, the eventing scheduler, the
+#                                      KafkaSource → ScaledObject generation and the webhooks'
+#                                      SetDefaults + Validate        (tools/upstream/knative)
+#
+# Each folder is a Go module that pins the upstream code at the versions the cluster runs and
+# wraps it in a small command speaking JSON lines (one case in, one answer out). The binary is
+# built once into the cache, keyed by a hash of the module's files (go.mod, go.sum, *.go), and
+# reused until one of them changes.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+CACHE=${BDP_CACHE:-$HOME/.cache/big-data-pipeline}/upstream
+
+say() { printf 'upstream: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+name=${1:-}
+[[ -n $name && -f $SCRIPT_DIR/$name/go.mod ]] || die "usage: $0 <$(cd "$SCRIPT_DIR" && ls -d */ | tr -d / | paste -sd '|')>"
+module=$SCRIPT_DIR/$name
+command -v go >/dev/null 2>&1 || die "Go is needed to build the $name check (the README lists the version)"
+
+hash=$(cd "$module" && find . -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | LC_ALL=C sort -z |
+  xargs -0 sha256sum | sha256sum | cut -c1-16)
+bin=$CACHE/$name/$hash/$name
+if [[ -x $bin ]]; then
+  echo "$bin"
+  exit 0
+fi
+
+say "building the $name check from Go modules (once per change of tools/upstream/$name; the first build takes minutes)"
+mkdir -p "$(dirname "$bin")"
+(cd "$module" && go build -trimpath -o "$bin.tmp" .) >&2
+mv "$bin.tmp" "$bin"
+# Older builds of this check are dead weight: keep only the current one.
+find "$CACHE/$name" -mindepth 1 -maxdepth 1 -type d ! -name "$hash" -exec rm -rf {} + 2>/dev/null || true
+echo "$bin"
