@@ -103,7 +103,7 @@ describe('loadTopology', () => {
       expect(service(name).visibility).toBe('cluster-local');
       expect(service(name).timeoutSeconds).toBe(60);
     }
-    expect(service('enrich').kpa.maxScale).toBe(10);
+    expect(service('enrich').kpa).toMatchObject({ target: 200, maxScale: 4 });
     expect(service('window-aggregate').kpa.maxScale).toBe(4);
   });
 
@@ -111,8 +111,9 @@ describe('loadTopology', () => {
     expect(service('index').env).toMatchObject({
       KAFKA_BROKERS: 'kafka.big-data-pipeline.svc.cluster.local:9092',
       ELASTICSEARCH_URL: 'http://elasticsearch.big-data-pipeline.svc.cluster.local:9200',
-      BATCH_MAX_ITEMS: '35',
+      BATCH_MAX_ITEMS: '100',
       BATCH_MAX_WAIT_MS: '20',
+      QUEUE_TIMEOUT_MS: '8000',
       ELASTICSEARCH_TIMEOUT_MS: '5000',
       KAFKA_SEND_TIMEOUT_MS: '5000',
     });
@@ -395,7 +396,15 @@ describe('broken copies are caught', () => {
     const root = brokenCopy('knative/index.yaml', (objects) => {
       spec(named(objects, 'Service', 'index'))['template'].metadata.annotations['autoscaling.knative.dev/target'] = '20';
     });
-    expectProblem(root, 'Service/index', /BATCH_MAX_ITEMS 35 is above the 14 requests KPA keeps in flight per pod/);
+    expectProblem(root, 'Service/index', /BATCH_MAX_ITEMS 100 is above the 14 requests KPA keeps in flight per pod/);
+  });
+
+  it('a function that can hold a request past the delivery timeout', () => {
+    const root = brokenCopy('knative/index.yaml', (objects) => {
+      const env = spec(named(objects, 'Service', 'index'))['template'].spec.containers[0].env as { name: string; value?: string }[];
+      env.find((e) => e.name === 'QUEUE_TIMEOUT_MS')!.value = '20000';
+    });
+    expectProblem(root, 'Service/index', /a request can be held 40 s \(QUEUE_TIMEOUT_MS 20 s \+ ELASTICSEARCH_TIMEOUT_MS × 3 15 s \+ KAFKA_SEND_TIMEOUT_MS 5 s\), not less than the delivery timeout of KafkaSource\/index \(30 s\)/);
   });
 
   it('a ksvc timeout not above the delivery timeout', () => {

@@ -23,6 +23,7 @@ import * as knative from '@kubernetes-models/knative';
 import * as keda from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import kafkaSourceSchema from './schemas/kafkasource.v1.json' with { type: 'json' };
 import kafkaSinkSchema from './schemas/kafkasink.v1alpha1.json' with { type: 'json' };
+import { batchingConfig, elasticsearchConfig, kafkaConfig } from '../shared/config.ts';
 import { parseGroupTopics } from '../shared/lag.ts';
 import type { TopicSpec } from '../shared/topology.ts';
 import { DELIVERY_FIELD_DEFAULTS, DELIVERY_WHEN_ABSENT, KPA_DEFAULTS, SERVING_DEFAULTS } from './scaling/defaults.ts';
@@ -327,6 +328,24 @@ function kpaOf(id: string, templateAnnotations: Record<string, string>, containe
   } catch (error) {
     throw new ManifestError(`${id}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The longest a function holds a request, from its environment (shared/config.ts defaults
+ * where unset): the queue timeout for a batch slot, then the store: an Elasticsearch bulk
+ * and its item retries, and a Kafka produce (the notices of index, enrich's output).
+ */
+function worstCaseAnswerMs(env: Record<string, string>): { total: number; how: string } | undefined {
+  // Only the batching functions hold requests for a store (BATCH_MAX_ITEMS set).
+  if (env['BATCH_MAX_ITEMS'] === undefined) return undefined;
+  const value = (key: string, schema: Record<string, unknown>) => Number(env[key] ?? (schema[key] as { default: number }).default);
+  const parts: [string, number][] = [['QUEUE_TIMEOUT_MS', value('QUEUE_TIMEOUT_MS', batchingConfig)]];
+  if (env['ELASTICSEARCH_URL'] !== undefined) {
+    const retries = Number(env['ES_ITEM_RETRIES'] ?? 2);
+    parts.push([`ELASTICSEARCH_TIMEOUT_MS × ${retries + 1}`, value('ELASTICSEARCH_TIMEOUT_MS', elasticsearchConfig) * (retries + 1)]);
+  }
+  if (env['KAFKA_BROKERS'] !== undefined) parts.push(['KAFKA_SEND_TIMEOUT_MS', value('KAFKA_SEND_TIMEOUT_MS', kafkaConfig)]);
+  return { total: parts.reduce((sum, [, ms]) => sum + ms, 0), how: parts.map(([k, ms]) => `${k} ${ms / 1000} s`).join(' + ') };
 }
 
 const CRON_DESCRIPTORS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
@@ -757,8 +776,11 @@ export function crossCheck(objects: K8sObject[], topics: TopicSpec[]): Problem[]
       add(ksvc, `containerConcurrency is ${String(concurrency)}: a hard per-pod limit queues requests that should have joined a batch (use 0)`);
     }
 
-    // The dispatcher's per-attempt timeout must fire before the activator/queue-proxy's.
+    // The dispatcher's per-attempt timeout must fire before the activator/queue-proxy's, and
+    // a request the function holds must be answered before the dispatcher gives up on it.
+    const env = literalEnv(asRecord(dig(ksvc, 'spec', 'template', 'spec', 'containers', 0)));
     const timeoutSeconds = typeof spec['timeoutSeconds'] === 'number' ? spec['timeoutSeconds'] : SERVING_DEFAULTS.timeoutSeconds;
+    const holdMs = worstCaseAnswerMs(env);
     for (const source of kafkaSources) {
       const ref = refAt(source, 'spec', 'sink', 'ref');
       if (!ref || resolve(objects, source, ref) !== ksvc) continue;
@@ -767,10 +789,12 @@ export function crossCheck(objects: K8sObject[], topics: TopicSpec[]): Problem[]
       if (timeoutSeconds * 1000 <= deliveryTimeoutMs) {
         add(ksvc, `timeoutSeconds ${timeoutSeconds} is not above the delivery timeout of ${objectId(source)} (${deliveryTimeoutMs / 1000} s)`);
       }
+      if (holdMs && holdMs.total >= deliveryTimeoutMs) {
+        add(ksvc, `a request can be held ${holdMs.total / 1000} s (${holdMs.how}), not less than the delivery timeout of ${objectId(source)} (${deliveryTimeoutMs / 1000} s): it would be retried while still being worked on`);
+      }
     }
 
     // A batch only fills by count if KPA leaves at least that many requests in flight per pod.
-    const env = literalEnv(asRecord(dig(ksvc, 'spec', 'template', 'spec', 'containers', 0)));
     const batch = env['BATCH_MAX_ITEMS'];
     if (batch !== undefined) {
       const metric = a['autoscaling.knative.dev/metric'] ?? 'concurrency';

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MicroBatcher, type FlushFn, type Outcome } from './batcher.ts';
+import { fixedLimit } from './concurrency.ts';
 
 /** A promise whose settlement the test controls. */
 function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
@@ -256,6 +257,94 @@ describe('MicroBatcher', () => {
   it('accepts maxItems 1 and maxWaitMs 0', () => {
     const { fn } = recordingFlush();
     expect(() => new MicroBatcher(fn, { maxItems: 1, maxWaitMs: 0 })).not.toThrow();
+  });
+});
+
+describe('MicroBatcher backpressure', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A flush function whose batches stay in flight until the test releases them, oldest first. */
+  function heldFlush() {
+    const batches: number[][] = [];
+    const gates: ReturnType<typeof deferred<void>>[] = [];
+    const fn: FlushFn<number, number> = async (items) => {
+      batches.push([...items]);
+      const gate = deferred<void>();
+      gates.push(gate);
+      await gate.promise;
+      return items.map((i) => ({ ok: true, value: i }));
+    };
+    return { fn, batches, release: async () => {
+      gates.shift()!.resolve();
+      await settle();
+      await vi.advanceTimersByTimeAsync(0);
+    } };
+  }
+
+  it('keeps at most `limit` batches in flight; what queues behind goes as one batch of up to maxBatchItems', async () => {
+    const { fn, batches, release } = heldFlush();
+    const batcher = new MicroBatcher(fn, { maxItems: 2, maxWaitMs: 20, maxBatchItems: 5, concurrency: fixedLimit(1) });
+    for (let i = 1; i <= 9; i++) void batcher.add(i);
+    await vi.advanceTimersByTimeAsync(100);
+    // 1 and 2 went at maxItems; 3…9 wait for the slot, whatever maxItems and the timer say.
+    expect(batches).toEqual([[1, 2]]);
+    expect(batcher.pending).toBe(7);
+    await release();
+    expect(batches).toEqual([[1, 2], [3, 4, 5, 6, 7]]);
+    await release();
+    expect(batches).toEqual([[1, 2], [3, 4, 5, 6, 7], [8, 9]]);
+    await release();
+    expect(batcher.pending).toBe(0);
+  });
+
+  it('refuses an item that waited maxQueueMs for a slot, with the error the caller answers', async () => {
+    const { fn, batches, release } = heldFlush();
+    const batcher = new MicroBatcher(fn, {
+      maxItems: 1,
+      maxWaitMs: 0,
+      concurrency: fixedLimit(1),
+      maxQueueMs: 1000,
+      queueTimeout: (ms) => new Error(`waited ${ms} ms`),
+    });
+    const first = batcher.add(1);
+    await vi.advanceTimersByTimeAsync(0);
+    const second = batcher.add(2);
+    const outcome = second.then(
+      () => 'answered',
+      (e: Error) => e.message,
+    );
+    await vi.advanceTimersByTimeAsync(999);
+    expect(batcher.pending).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(outcome).resolves.toBe('waited 1000 ms');
+    expect(batcher.pending).toBe(0);
+    await release();
+    await expect(first).resolves.toBe(1);
+    expect(batches).toEqual([[1]]);
+  });
+
+  it('feeds every batch\'s latency and overload verdict to the limit', async () => {
+    const seen: [number, boolean][] = [];
+    const limit = { limit: 2, record: (ms: number, overloaded: boolean) => void seen.push([ms, overloaded]) };
+    const fn: FlushFn<number, number> = async (items) => {
+      await new Promise((r) => setTimeout(r, 50));
+      return items.map((i) => (i === 13 ? { ok: false, error: new Error('overloaded') } : { ok: true, value: i }));
+    };
+    const batcher = new MicroBatcher(fn, { maxItems: 1, maxWaitMs: 0, concurrency: limit, isOverload: (e) => (e as Error).message === 'overloaded' });
+    const a = batcher.add(1);
+    const b = batcher.add(13).catch(() => 'failed');
+    await vi.advanceTimersByTimeAsync(60);
+    await expect(a).resolves.toBe(1);
+    await expect(b).resolves.toBe('failed');
+    expect(seen).toEqual([
+      [50, false],
+      [50, true],
+    ]);
   });
 });
 

@@ -25,12 +25,26 @@ export const commonConfig = {
   SHUTDOWN_GRACE_MS: Positive(25_000),
 } satisfies TProperties;
 
+/**
+ * Micro-batching of Kafka produces and Elasticsearch bulks, and the backpressure on them
+ * (shared/batcher.ts): a batch goes at BATCH_MAX_ITEMS or BATCH_MAX_WAIT_MS; at most
+ * STORE_MAX_IN_FLIGHT batches at once (fewer while the store answers slowly or overloaded);
+ * behind full slots items wait and the next batch takes up to BATCH_CAP_ITEMS; a request
+ * that waited QUEUE_TIMEOUT_MS is answered 503, before its sender's delivery timeout.
+ */
+export const batchingConfig = {
+  BATCH_MAX_ITEMS: Positive(35, { maximum: 10_000 }),
+  BATCH_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 1000, default: 20 }),
+  BATCH_CAP_ITEMS: Positive(1000, { maximum: 100_000 }),
+  STORE_MAX_IN_FLIGHT: Positive(4, { maximum: 64 }),
+  STORE_SLOW_MS: Positive(2000),
+  QUEUE_TIMEOUT_MS: Positive(20_000),
+} satisfies TProperties;
+
 export const kafkaConfig = {
   KAFKA_BROKERS: Type.String({ minLength: 1, pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$', default: '127.0.0.1:9092' }),
   KAFKA_CLIENT_ID: Type.Optional(Type.String()),
-  /** Produce batching (kafkajs has no linger): flush at this many messages or this many ms. */
-  BATCH_MAX_ITEMS: Positive(35, { maximum: 10_000 }),
-  BATCH_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 1000, default: 20 }),
+  ...batchingConfig,
   KAFKA_SEND_TIMEOUT_MS: Positive(10_000),
 } satisfies TProperties;
 

@@ -15,7 +15,7 @@ import {
   type Message,
   type Producer,
 } from 'kafkajs';
-import { MicroBatcher, type Outcome } from './batcher.ts';
+import { type BatcherOptions, type BatchingConfig, MicroBatcher, type Outcome, storeBatching } from './batcher.ts';
 import { downstreamUnavailable } from './errors.ts';
 import { brokersOf } from './config.ts';
 import type { Metrics } from './metrics.ts';
@@ -67,9 +67,7 @@ export function fromKafkaRecord(record: Pick<KafkaMessage, 'key' | 'value' | 'he
   return event as CloudEvent<unknown>;
 }
 
-export interface ProducerOptions {
-  maxItems: number;
-  maxWaitMs: number;
+export interface ProducerOptions extends Omit<BatcherOptions, 'onFlush'> {
   sendTimeoutMs: number;
   onBatch?: (size: number) => void;
   onSendDuration?: (seconds: number) => void;
@@ -101,11 +99,8 @@ export class EventProducer {
       this.#connected = false;
       this.#connecting = undefined;
     });
-    this.#batcher = new MicroBatcher((items) => this.#flush(items), {
-      maxItems: options.maxItems,
-      maxWaitMs: options.maxWaitMs,
-      ...(options.onBatch ? { onFlush: options.onBatch } : {}),
-    });
+    const { sendTimeoutMs: _timeout, onBatch, onSendDuration: _duration, ...batching } = options;
+    this.#batcher = new MicroBatcher((items) => this.#flush(items), { ...batching, ...(onBatch ? { onFlush: onBatch } : {}) });
   }
 
   get connected(): boolean {
@@ -191,13 +186,12 @@ export async function ensureTopics(admin: Admin, topics: TopicSpec[], replicatio
 /** The batched Kafka producer of a function, wired to its metrics. */
 export function producerFor(
   name: string,
-  config: { KAFKA_BROKERS: string; KAFKA_CLIENT_ID?: string | undefined; BATCH_MAX_ITEMS: number; BATCH_MAX_WAIT_MS: number; KAFKA_SEND_TIMEOUT_MS: number },
+  config: BatchingConfig & { KAFKA_BROKERS: string; KAFKA_CLIENT_ID?: string | undefined; KAFKA_SEND_TIMEOUT_MS: number },
   metrics: Metrics,
 ): EventProducer {
   const kafka = createKafka({ brokers: brokersOf(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? name });
   return new EventProducer(kafka, {
-    maxItems: config.BATCH_MAX_ITEMS,
-    maxWaitMs: config.BATCH_MAX_WAIT_MS,
+    ...storeBatching(config, 'Kafka'),
     sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS,
     onBatch: (n) => metrics.batchSize.observe({ batcher: 'kafka' }, n),
     onSendDuration: (s) => metrics.kafkaProduceDuration.observe(s),

@@ -10,7 +10,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import { CloudEvent } from 'cloudevents';
 import type { FastifyInstance } from 'fastify';
-import { MicroBatcher, type Outcome } from '../../shared/batcher.ts';
+import { MicroBatcher, type Outcome, storeBatching } from '../../shared/batcher.ts';
 import { CeSource, CeType } from '../../shared/ce-types.ts';
 import { commonConfig, elasticsearchConfig, kafkaConfig, topicConfig } from '../../shared/config.ts';
 import { isTransientEsError } from '../../shared/elasticsearch.ts';
@@ -125,8 +125,7 @@ export function build(config: Config, deps: Deps): FastifyInstance {
   }
 
   const batcher = new MicroBatcher(indexBatch, {
-    maxItems: config.BATCH_MAX_ITEMS,
-    maxWaitMs: config.BATCH_MAX_WAIT_MS,
+    ...storeBatching(config, 'Elasticsearch'),
     onFlush: (n) => metrics.batchSize.observe({ batcher: 'bulk' }, n),
   });
 
