@@ -344,7 +344,12 @@ launch_kafka() {
     "-Dlog4j.configuration=file:$SCRIPT_DIR/kafka/log4j.properties" -cp "$KAFKA_HOME/libs/*")
 
   # A KRaft log dir must be formatted before first use; static voters need no --standalone.
-  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+  # A random Kafka Uuid in its URL-safe base64 form; one starting with '-' would be read as
+  # an option, so draw again (Kafka's own Uuid.randomUuid() refuses those too).
+  cluster_id=-
+  while [[ $cluster_id == -* ]]; do
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+  done
   if ! "$java" "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" \
     -c "$KAFKA_DIR/server.properties" >>"$log" 2>&1; then
     fail kafka "StorageTool format failed"
