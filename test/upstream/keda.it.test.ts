@@ -86,8 +86,13 @@ const stateArbitrary = fc.integer({ min: 0, max: TOPICS.length - 1 }).chain((t) 
 
 const STATES = 60;
 const states: KafkaState[] = generate(stateArbitrary, STATES, 1).map((s, i) => ({ ...s, committed: [...s.committed], group: `keda-check-${suffix}-${i}` }));
-// The corner cases by name: a group that never committed, and one that committed everything.
+// The corner cases by name, so every altered emulator below meets a state that tells it apart whatever the seed:
+// a group that never committed, one that committed everything, a lag far over the partition cap (37 on one
+// partition at lagThreshold 1), and a lag between one and two thresholds over it (15 at 10: integer division
+// keeps it, a ceiling would cap it).
 states.push(
+  { group: `keda-check-${suffix}-over-cap`, topic: TOPICS[0]!, committed: [0], triggers: [{ lagThreshold: 1 }] },
+  { group: `keda-check-${suffix}-near-cap`, topic: TOPICS[0]!, committed: [22], triggers: [{ lagThreshold: 10 }] },
   { group: `keda-check-${suffix}-never`, topic: TOPICS[2]!, committed: TOPICS[2]!.records.map(() => undefined), triggers: [{ lagThreshold: 10 }, { lagThreshold: 10, allowIdleConsumers: true }, { lagThreshold: 10, offsetResetPolicy: 'earliest' }] },
   { group: `keda-check-${suffix}-caught-up`, topic: TOPICS[1]!, committed: [...TOPICS[1]!.records], triggers: [{ lagThreshold: 1 }, { lagThreshold: 1, activationLagThreshold: 0 }] },
 );
@@ -166,7 +171,7 @@ describe('(a) the KEDA step vs KEDA v2.20.2’s Kafka scaler, on real Kafka stat
     return out;
   }
 
-  it(`gives KEDA's metric and activity on ${STATES + 2} Kafka states`, async () => {
+  it(`gives KEDA's metric and activity on ${states.length} Kafka states`, async () => {
     expect(states.length).toBeGreaterThanOrEqual(50);
     const diffs = await differing();
     expect(diffs, report('keda', diffs, cases.length)).toEqual([]);
