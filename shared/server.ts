@@ -6,7 +6,10 @@
  * health probes and Prometheus metrics. `listen` lives in each function's main.ts.
  */
 import { CloudEvent, HTTP, ValidationError, type CloudEventV1 } from 'cloudevents';
-import { errors as esErrors } from '@elastic/elasticsearch';
+// The Elasticsearch client's error classes, from the small module that defines them: the
+// whole client (HTTP stack, Arrow, OpenTelemetry) would otherwise ride along in the bundle of
+// every function, also those that never talk to Elasticsearch.
+import * as esErrors from '@elastic/transport/errors';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 // kafkajs spreads its error classes into module.exports, which Node's ESM loader cannot see
 // as named exports: take them from the default export.

@@ -1,7 +1,7 @@
-import { CloudEvent } from 'cloudevents';
+import { CloudEvent, HTTP } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
 import { toKafkaRecord } from '../../shared/kafka.ts';
-import { PartitionOffsets, backoffMs, deadLetter, deliveredEvent, isRetryable } from './delivery.ts';
+import { PartitionOffsets, backoffMs, deadLetter, deliveredEvent, deliveredMessage, isRetryable } from './delivery.ts';
 
 const origin = { namespace: 'big-data-pipeline', source: 'enrich', topic: 'data-stream', partition: 3 };
 const asRecord = (m: ReturnType<typeof toKafkaRecord>, offset: string) => ({
@@ -36,6 +36,28 @@ describe('KafkaSource delivery semantics', () => {
       knativekafkapartition: '0',
       knativekafkaoffset: '564',
     });
+  });
+
+  it('POSTs a CloudEvent record as the SDK would send the delivered event, header for header', () => {
+    const original = new CloudEvent(
+      { id: 'evt-2', source: '/gen', type: 'dev.bigdatapipeline.shop.event.v1', time: '2026-11-24T12:00:00.000Z', subject: 's', datacontenttype: 'application/json', traceparent: '00-abc-def-01', data: { a: 1, b: 'ü' } },
+      false,
+    );
+    const record = asRecord(toKafkaRecord(original, 'k'), '42');
+    const message = deliveredMessage(record, origin);
+    const viaSdk = HTTP.binary(deliveredEvent(record, origin) as CloudEvent<unknown>);
+    expect(message.headers).toEqual(viaSdk.headers);
+    expect(HTTP.toEvent({ headers: message.headers, body: String(message.body) })).toEqual(HTTP.toEvent(viaSdk));
+  });
+
+  it('POSTs a plain record, or one that is not a whole CloudEvent, as the SDK makes it', () => {
+    const plain = { key: Buffer.from('user-7'), value: Buffer.from('{"x":1}'), headers: { 'content-type': Buffer.from('application/json') }, offset: '5', timestamp: '1795536000000' };
+    const noType = { ...plain, headers: { ce_specversion: Buffer.from('1.0'), ce_id: Buffer.from('i'), ce_source: Buffer.from('/s') } };
+    for (const record of [plain, noType]) {
+      const message = deliveredMessage(record, origin);
+      expect(message.headers['ce-type']).toBe('dev.knative.kafka.event');
+      expect(message.headers).toEqual(HTTP.binary(deliveredEvent(record, origin) as CloudEvent<unknown>).headers);
+    }
   });
 
   it('retries 5xx, 404, 408, 409, 429 and transport errors, nothing else', () => {

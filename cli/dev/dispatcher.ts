@@ -13,13 +13,13 @@
  *              so between max.poll.records and twice that are in flight under a backlog;
  *   ordered    OrderedConsumerVerticle: one record at a time per assigned partition.
  */
-import { HTTP, type CloudEvent, type CloudEventV1 } from 'cloudevents';
+import type { CloudEventV1 } from 'cloudevents';
 import type { Consumer, ConsumerConfig, ConsumerCrashEvent } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toKafkaRecord, type EventProducer } from '../../shared/kafka.ts';
 import type { KafkaSourceSpec } from '../manifests.ts';
 import { DISPATCHER_DEFAULTS } from '../scaling/defaults.ts';
-import { PartitionOffsets, backoffMs, deadLetter, deliveredEvent, isRetryable } from './delivery.ts';
+import { type HttpMessage, PartitionOffsets, backoffMs, deadLetter, deliveredEvent, deliveredMessage, isRetryable } from './delivery.ts';
 import type { FunctionPool } from './pool.ts';
 
 /** The Kafka consumer's own heartbeats run on a background thread; kafkajs needs them sent while a batch waits. */
@@ -242,9 +242,9 @@ export class Dispatcher {
   }
 
   async #deliverRecord(record: BatchPayload['batch']['messages'][number], batch: BatchPayload['batch'], tracker: PartitionOffsets, offset: number): Promise<void> {
-    const event = deliveredEvent(record, { namespace: this.namespace, source: this.spec.name, topic: batch.topic, partition: batch.partition });
+    const origin = { namespace: this.namespace, source: this.spec.name, topic: batch.topic, partition: batch.partition };
     // Not delivered and not dead-lettered (stopping): left uncommitted for redelivery.
-    if (await this.#deliver(event)) tracker.done(offset);
+    if (await this.#deliver(deliveredMessage(record, origin), () => deliveredEvent(record, origin))) tracker.done(offset);
   }
 
   /**
@@ -289,10 +289,7 @@ export class Dispatcher {
   }
 
   /** Delivers with retries; true when the record is done (delivered or dead-lettered). */
-  async #deliver(event: CloudEventV1<unknown>): Promise<boolean> {
-    const message = HTTP.binary(event as CloudEvent<unknown>);
-    const headers = message.headers as Record<string, string>;
-    const body = (message.body as string | undefined) ?? '';
+  async #deliver({ headers, body }: HttpMessage, event: () => CloudEventV1<unknown>): Promise<boolean> {
     const { delivery } = this.spec;
     let last: { status: number | undefined; body: Buffer | string } = { status: undefined, body: '' };
     this.stats.inFlight++;
@@ -317,7 +314,7 @@ export class Dispatcher {
       }
       if (this.#stopping) return false;
       if (this.deadLetters) {
-        const letter = deadLetter(event, { status: last.status, destination: `http://${this.spec.sink}.${this.namespace}.svc.cluster.local`, body: last.body });
+        const letter = deadLetter(event(), { status: last.status, destination: `http://${this.spec.sink}.${this.namespace}.svc.cluster.local`, body: last.body });
         // The offset is committed only once the dead letter is stored.
         for (;;) {
           try {
