@@ -87,8 +87,8 @@ redrive: install ## Re-produce dead letters that failed with a 5xx or timeout; l
 	KAFKA_PORT=$(KAFKA_PORT) ES_PORT=$(ES_PORT) npx tsx cli/redrive.ts
 
 .PHONY: bench
-bench: build ## Benchmarks on the real local platform (batching vs batch size 1); not part of make test
-	npx tsx bench/functions.ts
+bench: build ## Benchmarks: every stage and the whole pipeline against ceilings and Spark (~40 min; BENCH_ROWS=1,5 BENCH_ROUNDS=3); not part of make test
+	npx tsx bench/main.ts
 
 .PHONY: clean
 clean: ## Remove build output and local run state (not the Maven cache)

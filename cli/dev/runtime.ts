@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   scalingTickMs?: number;
   /** Extra env for every function (e.g. LOG_LEVEL). */
   env?: Record<string, string>;
+  /** Extra node options for every function process (e.g. --cpu-prof). */
+  nodeArgs?: string[];
   pings?: boolean;
   /** Run only these services (and the sources and pings that feed them). */
   only?: string[];
@@ -103,6 +105,8 @@ export interface SourceState {
   placements: { podName: string; vreplicas: number }[];
   /** Members of its consumer group as Kafka reports them. */
   members: number;
+  /** When its KEDA ScaledObject (and so its polling and HPA loops) was created, ms since the epoch on the scaling clock; null when not autoscaled. */
+  autoscalerSince: number | null;
   delivered: number;
   deadLettered: number;
   retries: number;
@@ -190,6 +194,7 @@ export class DevRuntime {
         maxInstances: service.kpa.maxScale,
         logDir: join(options.stateDir, 'logs'),
         onEvent: (m) => this.log(m),
+        ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
       });
       this.pools.set(service.name, pool);
       this.kpas.set(service.name, new Kpa(service.kpa));
@@ -373,6 +378,7 @@ export class DevRuntime {
           maxScale: s.scaling.maxScale,
           placements: this.placement.placementsOf(s.name).map((p) => ({ ...p })),
           members: this.#members.get(s.name) ?? 0,
+          autoscalerSince: s.autoscaled ? (this.scalerStarts.get(s.name) ?? null) : null,
           ...d.stats,
         };
       }),

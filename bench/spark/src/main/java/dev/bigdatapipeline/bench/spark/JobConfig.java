@@ -26,7 +26,8 @@ final class JobConfig {
       new Option("trigger", "SPARK_TRIGGER_INTERVAL", "1 second", "processing-time trigger: milliseconds, or a Spark interval such as '500 milliseconds'"),
       new Option("master", "SPARK_MASTER", "local[2]", "Spark master"),
       new Option("shuffle-partitions", "SPARK_SHUFFLE_PARTITIONS", "4", "spark.sql.shuffle.partitions (also the number of state stores)"),
-      new Option("max-offsets-per-trigger", "SPARK_MAX_OFFSETS_PER_TRIGGER", "", "cap on records per micro-batch and query (default: no cap)"));
+      new Option("max-offsets-per-trigger", "SPARK_MAX_OFFSETS_PER_TRIGGER", "", "cap on records per micro-batch and query"),
+      new Option("dedup", "SPARK_DEDUP", "true", "count an event id seen twice once in the aggregates, as the TypeScript pipeline does (true|false)"));
 
   final String bootstrapServers;
   final String topic;
@@ -39,6 +40,7 @@ final class JobConfig {
   final String master;
   final int shufflePartitions;
   final Optional<Long> maxOffsetsPerTrigger;
+  final boolean dedup;
   final Optional<String> esUser;
   final Optional<String> esPassword;
 
@@ -59,6 +61,9 @@ final class JobConfig {
     shufflePartitions = Math.max(1, nonNegative("shuffle-partitions", v));
     String cap = v.get("max-offsets-per-trigger");
     maxOffsetsPerTrigger = cap.isEmpty() ? Optional.empty() : Optional.of((long) nonNegative("max-offsets-per-trigger", v));
+    String d = v.get("dedup").trim().toLowerCase(java.util.Locale.ROOT);
+    if (!d.equals("true") && !d.equals("false")) throw new IllegalArgumentException("--dedup must be true or false, got '" + v.get("dedup") + "'");
+    dedup = d.equals("true");
     esUser = Optional.ofNullable(env.get("ELASTICSEARCH_USERNAME")).filter(s -> !s.isEmpty());
     esPassword = Optional.ofNullable(env.get("ELASTICSEARCH_PASSWORD")).filter(s -> !s.isEmpty());
   }

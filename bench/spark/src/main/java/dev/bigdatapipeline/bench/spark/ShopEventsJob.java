@@ -22,7 +22,12 @@ import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.spark.api.java.function.VoidFunction2;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -90,6 +95,7 @@ public final class ShopEventsJob {
       return;
     }
 
+    awaitTopic(config);
     EsCluster cluster = EsCluster.connect(config, Duration.ofSeconds(60));
     Map<String, String> es = esSettings(config);
     cluster.applyTo(es);
@@ -129,7 +135,7 @@ public final class ShopEventsJob {
     aggregateWrites.put("es.mapping.id", "doc_id");
     aggregateWrites.put("es.mapping.exclude", "doc_id");
     String aggregatesIndex = config.aggregatesIndex;
-    StreamingQuery aggregatesQuery = windowCells(events, config.latenessSeconds).writeStream()
+    StreamingQuery aggregatesQuery = windowCells(events, config.latenessSeconds, config.dedup).writeStream()
         .queryName("aggregates")
         .outputMode(OutputMode.Update())
         .option("checkpointLocation", checkpoints + "/aggregates")
@@ -167,6 +173,35 @@ public final class ShopEventsJob {
       }
     }
     System.exit(status);
+  }
+
+  /**
+   * Waits until the topic exists: Spark's Kafka source fails the query when it does not
+   * (yet), and a harness may well start the job before it produces anything.
+   */
+  static void awaitTopic(JobConfig config) throws InterruptedException {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers);
+    props.put(AdminClientConfig.CLIENT_ID_CONFIG, "spark-bench-topic-check");
+    long started = System.nanoTime();
+    long said = started;
+    try (Admin admin = Admin.create(props)) {
+      while (true) {
+        String problem;
+        try {
+          if (admin.listTopics().names().get(10, TimeUnit.SECONDS).contains(config.topic)) return;
+          problem = "it does not exist yet";
+        } catch (ExecutionException | TimeoutException e) {
+          problem = "Kafka does not answer: " + e.getMessage();
+        }
+        if (System.nanoTime() - said > TimeUnit.SECONDS.toNanos(15)) {
+          said = System.nanoTime();
+          System.err.printf("spark-bench: waiting for topic %s at %s (%d s): %s%n", config.topic, config.bootstrapServers,
+              TimeUnit.NANOSECONDS.toSeconds(said - started), problem);
+        }
+        Thread.sleep(500);
+      }
+    }
   }
 
   /** Valid shop events of the topic, with their event time. */
@@ -221,12 +256,13 @@ public final class ShopEventsJob {
    * Running cells of the 1-minute tumbling windows. An event id seen twice (a producer retry)
    * counts once, as in the TypeScript pipeline whose aggregates are computed from the events
    * index deduplicated by _id; the duplicate carries the same event time, so keying the
-   * deduplication on (event_id, event_time) lets the watermark expire its state.
+   * deduplication on (event_id, event_time) lets the watermark expire its state. (--dedup
+   * false leaves it out, to measure what it costs.)
    */
-  static Dataset<Row> windowCells(Dataset<Row> events, int latenessSeconds) {
-    return events
-        .withWatermark("event_time", latenessSeconds + " seconds")
-        .dropDuplicates("event_id", "event_time")
+  static Dataset<Row> windowCells(Dataset<Row> events, int latenessSeconds, boolean dedup) {
+    Dataset<Row> watermarked = events.withWatermark("event_time", latenessSeconds + " seconds");
+    Dataset<Row> unique = dedup ? watermarked.dropDuplicates("event_id", "event_time") : watermarked;
+    return unique
         .groupBy(window(col("event_time"), "1 minute"), col("event_type"), col("region"))
         .agg(
             count(lit(1)).as("count"),
