@@ -67,7 +67,7 @@ if (!stopping) {
   const state = runtime.state();
   const generate = state.services.find((s) => s.name === 'generate')!;
   console.log(`
-big-data-pipeline is running locally (topology read from knative/ and keda/)
+big-data-pipeline is running locally (topology read from knative/, dispatcher settings from keda/releases.yaml)
 
   functions:      ${state.services.map((s) => `${s.name} ${s.url}`).join('\n                  ')}
   dashboard:      ${runtime.dashboardUrl}   (live totals, revenue by region, event mix, health)
