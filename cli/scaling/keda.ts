@@ -102,10 +102,10 @@ export function kedaPoll(state: KedaState, input: KedaPollInput): KedaPollResult
     return { replicas: current, lastActiveMs: nowMs, reason: 'active: lastActiveTime updated, the HPA scales' };
   }
   if (current > 0 && min === 0) {
-    const since = state.lastActiveMs === undefined ? state.createdMs + initialCooldownPeriodS * 1000 : state.lastActiveMs + cooldownPeriodS * 1000;
-    const what = state.lastActiveMs === undefined ? 'creation + initialCooldownPeriod' : 'lastActive + cooldownPeriod';
-    if (nowMs > since) return { replicas: 0, lastActiveMs: state.lastActiveMs, reason: `inactive after ${what} (${since} ms): scale to 0` };
-    return { replicas: current, lastActiveMs: state.lastActiveMs, reason: `inactive, cooling down until after ${what} (${since} ms)` };
+    const [from, periodS, what] = state.lastActiveMs === undefined ? [state.createdMs, initialCooldownPeriodS, 'creation, initialCooldownPeriod'] : [state.lastActiveMs, cooldownPeriodS, 'the last active poll, cooldownPeriod'];
+    const waited = `${((nowMs - from) / 1000).toFixed(1)} s since ${what} ${periodS} s`;
+    if (nowMs > from + periodS * 1000) return { replicas: 0, lastActiveMs: state.lastActiveMs, reason: `inactive ${waited}: scale to 0` };
+    return { replicas: current, lastActiveMs: state.lastActiveMs, reason: `inactive ${waited}: cooling down` };
   }
   if (current < min) return { replicas: min, lastActiveMs: state.lastActiveMs, reason: `inactive below minReplicaCount: scale to ${min}` };
   return { replicas: current, lastActiveMs: state.lastActiveMs, reason: current === 0 ? 'inactive at 0' : 'inactive at minReplicaCount' };
