@@ -14,6 +14,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { CeType } from '../shared/ce-types.ts';
+import { derivedFieldsOf } from '../shared/enrichment.ts';
+import type { RawEvent } from '../shared/schemas.ts';
 import { type K8sObject, PIPELINE_NAMESPACE, render, repoRoot, validateObjects } from './manifests.ts';
 import { loadReleases } from './releases.ts';
 import { DeployError, execute } from './deploy/execute.ts';
@@ -236,14 +238,14 @@ async function portForwards(): Promise<void> {
 export function sampleEvent(fn: string, now = new Date()): { type: string; data: unknown } {
   const time = now.toISOString();
   const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000).toISOString();
-  const raw = { event_id: '3b241101-e2bb-4255-8caf-4136c566a962', timestamp: time, user_id: 4321, session_id: 54321, event_type: 'purchase', product_id: 250, price: 19.99, quantity: 3, region: 'EU', device: 'tablet' };
+  const raw: RawEvent = { event_id: '3b241101-e2bb-4255-8caf-4136c566a962', timestamp: time, user_id: 4321, session_id: 54321, event_type: 'purchase', product_id: 250, price: 19.99, quantity: 3, region: 'EU', device: 'tablet' };
   switch (fn) {
     case 'generate':
       return { type: CeType.generateRequest, data: { count: 10 } };
     case 'enrich':
       return { type: CeType.shopEvent, data: raw };
     case 'index':
-      return { type: CeType.enrichedEvent, data: { ...raw, price_cents: 1999, revenue_cents: 5997, window_start: minute, category: 'books', brand: 'Cyberdyne', hour_of_day: now.getUTCHours(), enriched_at: time } };
+      return { type: CeType.enrichedEvent, data: { ...raw, ...derivedFieldsOf(raw), enriched_at: time } };
     default:
       return { type: CeType.windowTouched, data: { window_start: minute } };
   }

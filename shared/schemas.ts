@@ -3,6 +3,7 @@
  * JSON Schema used to validate at every function's door.
  */
 import { Type, type Static, type TUnsafe } from '@sinclair/typebox';
+import { BRANDS, CATEGORIES } from './catalog.ts';
 
 export const EVENT_TYPES = ['click', 'view', 'purchase', 'search'] as const;
 export const REGIONS = ['US', 'EU', 'ASIA', 'SA'] as const;
@@ -42,8 +43,9 @@ export const EnrichedEventSchema = Type.Object(
     price_cents: Type.Integer({ minimum: 1000, maximum: 100000 }),
     revenue_cents: Type.Integer({ minimum: 0, maximum: 500000 }),
     window_start: UtcMillis,
-    category: Type.String({ minLength: 1 }),
-    brand: Type.String({ minLength: 1 }),
+    // From the catalog's sets: nothing else can be derived from a product_id.
+    category: StringEnum(CATEGORIES),
+    brand: StringEnum(BRANDS),
     hour_of_day: Type.Integer({ minimum: 0, maximum: 23 }),
     enriched_at: UtcMillis,
   },

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, PipelineError } from '../../shared/errors.ts';
 import { EnrichedEventSchema, EVENT_TYPES, type RawEvent } from '../../shared/schemas.ts';
 import { validator } from '../../shared/validation.ts';
-import { productOf } from './catalog.ts';
-import { assertNotFromTheFuture, centsOf, enrichEvent, revenueCentsOf } from './enrich.ts';
+import { productOf } from '../../shared/catalog.ts';
+import { centsOf, revenueCentsOf } from '../../shared/enrichment.ts';
+import { assertNotFromTheFuture, enrichEvent } from './enrich.ts';
 
 const isEnriched = validator(EnrichedEventSchema);
 

@@ -20,7 +20,7 @@ import type { Metrics } from '../../shared/metrics.ts';
 import { EnrichedEventSchema, type EnrichedEvent, type WindowTouched } from '../../shared/schemas.ts';
 import { createCloudEventServer, route } from '../../shared/server.ts';
 import { bulkOperations, verdictOf } from './bulk.ts';
-import { assertWindowStartMatches } from './checks.ts';
+import { assertDerivedFieldsAgree } from './checks.ts';
 import { TouchDebouncer, TrailingNotices } from './touches.ts';
 
 export const configSchema = {
@@ -145,7 +145,7 @@ export function build(config: Config, deps: Deps): FastifyInstance {
         types: [CeType.enrichedEvent, CeType.kafkaRecord],
         schema: EnrichedEventSchema,
         async handle(event) {
-          assertWindowStartMatches(event);
+          assertDerivedFieldsAgree(event);
           try {
             await batcher.add(event);
           } catch (error) {

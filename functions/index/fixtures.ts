@@ -4,12 +4,14 @@ import { loadConfig } from '../../shared/config.ts';
 import { esClientFor } from '../../shared/elasticsearch.ts';
 import { producerFor } from '../../shared/kafka.ts';
 import { createMetrics } from '../../shared/metrics.ts';
-import type { EnrichedEvent } from '../../shared/schemas.ts';
+import { derivedFieldsOf } from '../../shared/enrichment.ts';
+import type { EnrichedEvent, RawEvent } from '../../shared/schemas.ts';
 import { build, configSchema } from './app.ts';
 
+/** Enriched event number `i`, its derived fields computed from its raw fields (after `overrides`), then `overrides` applied. */
 export function enriched(i: number, overrides: Partial<EnrichedEvent> = {}): EnrichedEvent {
   const second = String(i % 60).padStart(2, '0');
-  return {
+  const raw: RawEvent = {
     event_id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
     timestamp: `2026-11-24T12:00:${second}.000Z`,
     user_id: 1000 + i,
@@ -17,18 +19,13 @@ export function enriched(i: number, overrides: Partial<EnrichedEvent> = {}): Enr
     event_type: 'view',
     product_id: 100 + (i % 900),
     price: 10.5,
-    price_cents: 1050,
     quantity: 1,
-    revenue_cents: 0,
     region: 'US',
     device: 'mobile',
-    window_start: '2026-11-24T12:00:00.000Z',
-    category: 'electronics',
-    brand: 'Acme',
-    hour_of_day: 12,
-    enriched_at: '2026-11-24T12:01:00.000Z',
-    ...overrides,
   };
+  const rawFields = Object.fromEntries(Object.keys(raw).flatMap((k) => (k in overrides ? [[k, overrides[k as keyof RawEvent]]] : []))) as Partial<RawEvent>;
+  const source = { ...raw, ...rawFields };
+  return { ...source, ...derivedFieldsOf(source), enriched_at: '2026-11-24T12:01:00.000Z', ...overrides };
 }
 
 export function app(env: Record<string, string>): FastifyInstance {
