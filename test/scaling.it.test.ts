@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsumerGroupScaler, type Decision } from '../cli/scaling/consumer-group.ts';
 import { DevRuntime } from '../cli/dev/runtime.ts';
 import { setupPlatform } from '../cli/setup.ts';
-import { shopEvent } from '../functions/generate/app.ts';
+import { shopEvent } from '../shared/events.ts';
 import { generateEvents, planFromRequest } from '../functions/generate/generate.ts';
 import { EventProducer, toKafkaRecord } from '../shared/kafka.ts';
 import { elasticsearchUrl, kafkaBrokers } from './infra.ts';

@@ -11,9 +11,9 @@ import { Partitioners, type Message } from 'kafkajs';
 import type { BenchRow } from '../lib/context.ts';
 import { CpuMeter, alternate, drive, medianOf, stop, stats } from '../lib/measure.ts';
 import { type Run, batchSizes, binary, failures, freshRawEvents, measured, processes, spawnOnFreePort, rounded, thousands } from '../lib/fixtures.ts';
-import { enrichedEvent } from '../../functions/enrich/app.ts';
+import { enrichedEvent } from '../../shared/events.ts';
 import { enrichEvent } from '../../functions/enrich/enrich.ts';
-import { shopEvent } from '../../functions/generate/app.ts';
+import { shopEvent } from '../../shared/events.ts';
 import { createKafka, toKafkaRecord } from '../../shared/kafka.ts';
 
 /** What one KafkaSource consumer keeps in flight is 50–99. */

@@ -11,7 +11,7 @@ import { Partitioners, type Message } from 'kafkajs';
 import type { BenchRow } from '../lib/context.ts';
 import { CpuMeter, alternate, drive, stop } from '../lib/measure.ts';
 import { type Run, binary, failures, measured, processes, spawnOnFreePort, thousands } from '../lib/fixtures.ts';
-import { shopEvent } from '../../functions/generate/app.ts';
+import { shopEvent } from '../../shared/events.ts';
 import { generateEvents, planFromRequest } from '../../functions/generate/generate.ts';
 import { CeType } from '../../shared/ce-types.ts';
 import { createKafka, toKafkaRecord } from '../../shared/kafka.ts';

@@ -9,7 +9,7 @@
 import type { BenchRow } from '../lib/context.ts';
 import { CpuMeter, alternate, drive, medianOf, stop, stats } from '../lib/measure.ts';
 import { type Run, batchSizes, binary, failures, freshEnrichedEvents, measured, processes, spawnOnFreePort, rounded, thousands } from '../lib/fixtures.ts';
-import { enrichedEvent } from '../../functions/enrich/app.ts';
+import { enrichedEvent } from '../../shared/events.ts';
 import { bulkOperations } from '../../functions/index/bulk.ts';
 import { createEsClient } from '../../shared/elasticsearch.ts';
 import type { EnrichedEvent } from '../../shared/schemas.ts';

@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateEvents, planFromRequest } from '../../functions/generate/generate.ts';
-import { shopEvent } from '../../functions/generate/app.ts';
+import { shopEvent } from '../../shared/events.ts';
 import { createKafka, EventProducer, toKafkaRecord } from '../../shared/kafka.ts';
 import { HPA_DEFAULTS } from '../../cli/scaling/defaults.ts';
 import { runCheck } from '../../test/upstream/modules.ts';

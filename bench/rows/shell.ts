@@ -8,7 +8,7 @@
 import type { BenchRow } from '../lib/context.ts';
 import { type HttpBody, CpuMeter, alternate, drive, stop } from '../lib/measure.ts';
 import { BARE_FASTIFY, type Run, binary, bundles, failures, freshRawEvents, measured, spawnOnFreePort, thousands } from '../lib/fixtures.ts';
-import { shopEvent } from '../../functions/generate/app.ts';
+import { shopEvent } from '../../shared/events.ts';
 
 const CONCURRENCY = 100;
 const REQUESTS = 20_000;

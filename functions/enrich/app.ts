@@ -3,14 +3,14 @@
  * revenue in cents and its window, and produces it to `events-enriched`. Requests share
  * one Kafka batch; each is answered when its own record is acknowledged.
  */
-import { CloudEvent } from 'cloudevents';
 import type { FastifyInstance } from 'fastify';
 import type { Static, TObject } from '@sinclair/typebox';
-import { CeSource, CeType } from '../../shared/ce-types.ts';
+import { CeType } from '../../shared/ce-types.ts';
+import { enrichedEvent } from '../../shared/events.ts';
 import { commonConfig, kafkaConfig, latenessConfig, topicConfig } from '../../shared/config.ts';
 import { toKafkaRecord, type EventProducer } from '../../shared/kafka.ts';
 import type { Metrics } from '../../shared/metrics.ts';
-import { RawEventSchema, type EnrichedEvent } from '../../shared/schemas.ts';
+import { RawEventSchema } from '../../shared/schemas.ts';
 import { createCloudEventServer, route } from '../../shared/server.ts';
 import { assertNotFromTheFuture, enrichEvent } from './enrich.ts';
 
@@ -49,18 +49,4 @@ export function build(config: Config, deps: Deps): FastifyInstance {
       }),
     ],
   });
-}
-
-export function enrichedEvent(event: EnrichedEvent): CloudEvent<EnrichedEvent> {
-  return new CloudEvent<EnrichedEvent>(
-    {
-      id: event.event_id,
-      source: CeSource.enrich,
-      type: CeType.enrichedEvent,
-      time: event.timestamp,
-      datacontenttype: 'application/json',
-      data: event,
-    },
-    false,
-  );
 }

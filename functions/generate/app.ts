@@ -4,10 +4,10 @@
  * no event is produced before its own event time. Answers once every event is acknowledged.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CloudEvent } from 'cloudevents';
 import type { FastifyInstance } from 'fastify';
 import type { Static, TObject } from '@sinclair/typebox';
-import { CeSource, CeType } from '../../shared/ce-types.ts';
+import { CeType } from '../../shared/ce-types.ts';
+import { shopEvent } from '../../shared/events.ts';
 import { commonConfig, kafkaConfig, topicConfig } from '../../shared/config.ts';
 import { downstreamUnavailable } from '../../shared/errors.ts';
 import { toKafkaRecord, type EventProducer } from '../../shared/kafka.ts';
@@ -82,19 +82,4 @@ export function build(config: Config, deps: Deps): FastifyInstance {
       }),
     ],
   });
-}
-
-/** A raw event as the CloudEvent written to Kafka: its id is the event id, its time the event time. */
-export function shopEvent(event: RawEvent): CloudEvent<RawEvent> {
-  return new CloudEvent<RawEvent>(
-    {
-      id: event.event_id,
-      source: CeSource.generate,
-      type: CeType.shopEvent,
-      time: event.timestamp,
-      datacontenttype: 'application/json',
-      data: event,
-    },
-    false,
-  );
 }

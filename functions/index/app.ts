@@ -4,20 +4,19 @@
  * before answering, it produces "window touched" notices to `windows` (key = window_start)
  * so the aggregate of every touched window is recomputed.
  */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@elastic/elasticsearch';
 import { Type, type Static, type TObject } from '@sinclair/typebox';
-import { CloudEvent } from 'cloudevents';
 import type { FastifyInstance } from 'fastify';
 import { MicroBatcher, type Outcome, storeBatching } from '../../shared/batcher.ts';
-import { CeSource, CeType } from '../../shared/ce-types.ts';
+import { CeType } from '../../shared/ce-types.ts';
+import { touchedEvent } from '../../shared/events.ts';
 import { commonConfig, elasticsearchConfig, kafkaConfig, topicConfig } from '../../shared/config.ts';
 import { isTransientEsError } from '../../shared/elasticsearch.ts';
 import { ErrorCode, PipelineError, badEvent, downstreamUnavailable } from '../../shared/errors.ts';
 import { toKafkaRecord, type EventProducer } from '../../shared/kafka.ts';
 import type { Metrics } from '../../shared/metrics.ts';
-import { EnrichedEventSchema, type EnrichedEvent, type WindowTouched } from '../../shared/schemas.ts';
+import { EnrichedEventSchema, type EnrichedEvent } from '../../shared/schemas.ts';
 import { createCloudEventServer, route } from '../../shared/server.ts';
 import { bulkOperations, verdictOf } from './bulk.ts';
 import { assertDerivedFieldsAgree } from './checks.ts';
@@ -45,7 +44,7 @@ export function build(config: Config, deps: Deps): FastifyInstance {
   const { es, producer, metrics } = deps;
   const now = deps.now ?? Date.now;
   const debouncer = new TouchDebouncer(config.TOUCH_DEBOUNCE_MS);
-  const sendTouch = (window: string) => producer.send(config.TOPIC_WINDOWS, toKafkaRecord(touchedEvent(window), window));
+  const sendTouch = (window: string) => producer.send(config.TOPIC_WINDOWS, toKafkaRecord(touchedEvent(window, now()), window));
 
   /** Never rejects: a notice that could not be produced makes the next touch send again. */
   async function sendTrailing(window: string): Promise<void> {
@@ -157,18 +156,4 @@ export function build(config: Config, deps: Deps): FastifyInstance {
       }),
     ],
   });
-}
-
-export function touchedEvent(windowStart: string): CloudEvent<WindowTouched> {
-  return new CloudEvent<WindowTouched>(
-    {
-      id: randomUUID(),
-      source: CeSource.index,
-      type: CeType.windowTouched,
-      time: new Date().toISOString(),
-      datacontenttype: 'application/json',
-      data: { window_start: windowStart },
-    },
-    false,
-  );
 }

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { CeSource, CeType } from './ce-types.ts';
+import { derivedFieldsOf } from './enrichment.ts';
+import { enrichedEvent, shopEvent, touchedEvent } from './events.ts';
+import type { RawEvent } from './schemas.ts';
+
+const raw: RawEvent = {
+  event_id: '3b241101-e2bb-4255-8caf-4136c566a962',
+  timestamp: '2026-11-24T12:00:10.123Z',
+  user_id: 4321,
+  session_id: 54321,
+  event_type: 'purchase',
+  product_id: 250,
+  price: 19.99,
+  quantity: 3,
+  region: 'EU',
+  device: 'tablet',
+};
+
+describe('the pipeline’s CloudEvents', () => {
+  it('carry the event id and event time through generate and enrich', () => {
+    const enriched = { ...raw, ...derivedFieldsOf(raw), enriched_at: '2026-11-24T12:00:11.000Z' };
+    for (const [event, type, source] of [
+      [shopEvent(raw), CeType.shopEvent, CeSource.generate],
+      [enrichedEvent(enriched), CeType.enrichedEvent, CeSource.enrich],
+    ] as const) {
+      expect({ id: event.id, time: event.time, type: event.type, source: event.source }).toEqual({ id: raw.event_id, time: raw.timestamp, type, source });
+    }
+  });
+
+  it('date a window notice by the clock it is given, with a fresh id each', () => {
+    const a = touchedEvent('2026-11-24T12:00:00.000Z', Date.parse('2026-11-24T12:03:00.000Z'));
+    const b = touchedEvent('2026-11-24T12:00:00.000Z', Date.parse('2026-11-24T12:03:00.000Z'));
+    expect(a.time).toBe('2026-11-24T12:03:00.000Z');
+    expect(a.data).toEqual({ window_start: '2026-11-24T12:00:00.000Z' });
+    expect(a.id).not.toBe(b.id);
+  });
+});
