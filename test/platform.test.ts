@@ -266,8 +266,8 @@ describe('images', () => {
         'apache/kafka:3.9.2',
         'danielqsj/kafka-exporter:v1.9.0',
         'dev.local/big-data-pipeline/dashboard:0.1.0',
-        'docker.elastic.co/elasticsearch/elasticsearch:8.19.24',
-        'docker.elastic.co/kibana/kibana:8.19.24',
+        'docker.elastic.co/elasticsearch/elasticsearch:8.19.21',
+        'docker.elastic.co/kibana/kibana:8.19.21',
         'grafana/grafana:12.4.3',
         'prom/prometheus:v3.13.0',
         'quay.io/prometheuscommunity/elasticsearch-exporter:v1.11.0',
@@ -279,6 +279,12 @@ describe('images', () => {
       expect(imagePinProblem(image)).toBeUndefined();
       expect(readme, image).toContain(image);
     }
+  });
+
+  it('Elasticsearch is the version the tests and make dev run (platform/local/infra.sh)', () => {
+    const local = /^readonly ES_VERSION=(\S+)$/m.exec(readFileSync(join(platformDir, 'local', 'infra.sh'), 'utf8'))?.[1];
+    expect(local).toMatch(/^8\.19\.\d+$/);
+    expect(tagOf(String(containerOf(base, 'StatefulSet', 'elasticsearch')['image']))).toBe(local);
   });
 
   it('Kibana equals Elasticsearch, whose major is the Node client’s', () => {
