@@ -20,7 +20,7 @@ import { type K8sObject, PIPELINE_NAMESPACE, render, repoRoot, validateObjects }
 import { loadReleases } from './releases.ts';
 import { DeployError, execute } from './deploy/execute.ts';
 import { LocalHost } from './deploy/host.ts';
-import { KubeCluster, currentContext, loadKubeConfig } from './deploy/kube.ts';
+import { KubeCluster, currentContext, isMinikubeContext, loadKubeConfig } from './deploy/kube.ts';
 import { OFFSETS_WARNING, PlanError, type PlatformInput, consolesOf, formatPlan, plan, undeployPlan } from './deploy/plan.ts';
 import { portForward } from './deploy/port-forward.ts';
 
@@ -91,7 +91,7 @@ function deployPlan() {
     releases: loadReleases(),
     knativeObjects: knativeObjects(),
     platform: platformInput(),
-    ...(context ? { context } : {}),
+    ...(context ? { context, minikube: isMinikubeContext(context, kubeOptions) } : {}),
     ...(env('REGISTRY') ? { registry: env('REGISTRY')! } : {}),
     registrySkipsTagResolving: flag('REGISTRY_SKIP_TAG_RESOLVING'),
     force: flag('FORCE'),

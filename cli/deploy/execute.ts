@@ -119,14 +119,16 @@ export async function execute(steps: Step[], cluster: Cluster, host: Host, optio
 
   async function ship(image: string, via: ShipVia): Promise<void> {
     if (via.type === 'from-context') {
-      const resolved = shipVia(cluster.contextName(), undefined);
+      const resolved = shipVia(cluster.contextName(), undefined, cluster.isMinikube?.() ?? false);
       if (resolved.type === 'none' || resolved.type === 'from-context') {
         throw new DeployError(resolved.type === 'none' ? resolved.why : 'no current kube context to decide where the images go');
       }
       return ship(image, resolved);
     }
     const t = await imageTool();
-    // kind and minikube read docker's image store directly; from podman they take an archive.
+    // kind takes an archive from either tool: `kind load docker-image` fails on Docker's
+    // containerd image store, the default since Docker 29 (kind#3795). minikube reads docker's
+    // image store directly; from podman it takes an archive.
     const archive = async (): Promise<string> => {
       const file = join(tmpdir(), `${image.replaceAll(/[/:]/g, '_')}.tar`);
       await run(t, ['save', '-o', file, image]);
@@ -134,8 +136,7 @@ export async function execute(steps: Step[], cluster: Cluster, host: Host, optio
     };
     switch (via.type) {
       case 'kind':
-        if (t === 'docker') await run('kind', ['load', 'docker-image', image, '--name', via.cluster]);
-        else await run('kind', ['load', 'image-archive', await archive(), '--name', via.cluster]);
+        await run('kind', ['load', 'image-archive', await archive(), '--name', via.cluster]);
         return;
       case 'minikube':
         await run('minikube', ['image', 'load', t === 'docker' ? image : await archive(), '-p', via.profile]);

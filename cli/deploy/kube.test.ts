@@ -1,8 +1,11 @@
 /** KubeCluster's pure parts: reading conditions, kubectl's JSON output, which errors pass. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { K8sObject } from '../manifests.ts';
-import { conditionStatus, deploymentStatus, jobStatus, loadKubeConfig, parseJsonObjects, statefulSetStatus, toClusterError } from './kube.ts';
+import { conditionStatus, deploymentStatus, isMinikubeContext, jobStatus, loadKubeConfig, parseJsonObjects, statefulSetStatus, toClusterError } from './kube.ts';
 
 const obj = (kind: string, extra: Record<string, unknown>): K8sObject & { status?: Record<string, unknown> } => ({
   apiVersion: kind === 'Job' ? 'batch/v1' : 'apps/v1',
@@ -77,6 +80,58 @@ describe('loadKubeConfig', () => {
     } finally {
       if (before === undefined) delete process.env['KUBECONFIG'];
       else process.env['KUBECONFIG'] = before;
+    }
+  });
+});
+
+describe('isMinikubeContext', () => {
+  // What `minikube start -p dev` writes next to a kind cluster's context (extensions as minikube writes them).
+  const kubeconfig = `apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    server: https://192.168.49.2:8443
+    extensions:
+    - extension:
+        provider: minikube.sigs.k8s.io
+        version: v1.37.0
+      name: cluster_info
+  name: dev
+- cluster:
+    server: https://127.0.0.1:41234
+  name: kind-bdp
+contexts:
+- context:
+    cluster: dev
+    user: dev
+    extensions:
+    - extension:
+        provider: minikube.sigs.k8s.io
+        version: v1.37.0
+      name: context_info
+  name: dev
+- context:
+    cluster: kind-bdp
+    user: kind-bdp
+  name: kind-bdp
+current-context: dev
+users:
+- name: dev
+  user: {}
+- name: kind-bdp
+  user: {}
+`;
+
+  it('knows a minikube profile by its marker, whatever its name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
+    try {
+      const file = join(dir, 'config');
+      writeFileSync(file, kubeconfig);
+      expect(isMinikubeContext('dev', { kubeconfig: file })).toBe(true);
+      expect(isMinikubeContext('kind-bdp', { kubeconfig: file })).toBe(false);
+      expect(isMinikubeContext('absent', { kubeconfig: file })).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -7,10 +7,11 @@
  * the user's, a kind cluster, or a bare kube-apiserver in an envtest.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 import type { K8sObject } from '../manifests.ts';
 import { FIELD_MANAGER } from './plan.ts';
 import { type Access, type Cluster, ClusterError, type ClusterInfo, type ObjectRef, type WaitFor, type WaitStatus, describeRef } from './steps.ts';
@@ -31,7 +32,7 @@ export interface KubeOptions {
 export function loadKubeConfig(options: KubeOptions = {}): { kc: k8s.KubeConfig } | { kc: undefined; why: string } {
   const kc = new k8s.KubeConfig();
   const env = process.env['KUBECONFIG'];
-  const files = options.kubeconfig ? [options.kubeconfig] : env ? env.split(delimiter).filter(Boolean) : [join(homedir(), '.kube', 'config')];
+  const files = kubeconfigFiles(options);
   const present = files.filter((f) => existsSync(f));
   try {
     if (present.length > 0) {
@@ -55,6 +56,33 @@ export function loadKubeConfig(options: KubeOptions = {}): { kc: k8s.KubeConfig 
   }
   if (!kc.getCurrentContext()) return { kc: undefined, why: 'the kubeconfig has no current context' };
   return { kc };
+}
+
+/** The kubeconfig files kubectl would read: --kubeconfig, else $KUBECONFIG, else ~/.kube/config. */
+function kubeconfigFiles(options: KubeOptions): string[] {
+  const env = process.env['KUBECONFIG'];
+  return options.kubeconfig ? [options.kubeconfig] : env ? env.split(delimiter).filter(Boolean) : [join(homedir(), '.kube', 'config')];
+}
+
+const MINIKUBE_PROVIDER = 'minikube.sigs.k8s.io';
+
+/**
+ * Whether minikube wrote this context: minikube names the context after its profile
+ * (`minikube -p dev` → context `dev`) and marks it with a `context_info` extension whose
+ * provider is minikube.sigs.k8s.io. client-node drops extensions, so the files are read here.
+ */
+export function isMinikubeContext(context: string, options: KubeOptions = {}): boolean {
+  for (const file of kubeconfigFiles(options).filter((f) => existsSync(f))) {
+    let config: { contexts?: { name?: unknown; context?: { extensions?: { extension?: { provider?: unknown } }[] } }[] } | null;
+    try {
+      config = parseYaml(readFileSync(file, 'utf8')) as typeof config;
+    } catch {
+      continue;
+    }
+    const entry = config?.contexts?.find((c) => c?.name === context);
+    if (entry) return (entry.context?.extensions ?? []).some((e) => e?.extension?.provider === MINIKUBE_PROVIDER);
+  }
+  return false;
 }
 
 /** The current context's name, or undefined; reads the kubeconfig only. */
@@ -201,8 +229,10 @@ export class KubeCluster implements Cluster {
   readonly #kubectl: string;
   readonly #kubectlArgs: string[];
   #objects?: k8s.KubernetesObjectApi;
+  readonly #options: KubeOptions;
 
   constructor(options: KubeOptions = {}) {
+    this.#options = options;
     const loaded = loadKubeConfig(options);
     this.#kc = loaded.kc;
     this.#why = loaded.kc ? undefined : loaded.why;
@@ -228,6 +258,11 @@ export class KubeCluster implements Cluster {
 
   contextName(): string | undefined {
     return this.#kc?.getCurrentContext();
+  }
+
+  isMinikube(): boolean {
+    const context = this.contextName();
+    return context !== undefined && isMinikubeContext(context, this.#options);
   }
 
   async info(): Promise<ClusterInfo> {

@@ -142,6 +142,10 @@ describe('plan(): the order make deploy depends on', () => {
       action(s[at(s, 'apply:services')]!, 'apply').objects.map((o) => (o['spec'] as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]!.image);
 
     expect(shipOf(plan(repoPlanOptions({ context: 'minikube' })))).toEqual({ type: 'minikube', profile: 'minikube' });
+    // `minikube -p dev` names its context dev: the kubeconfig's minikube marker decides, not the name.
+    expect(shipOf(plan(repoPlanOptions({ context: 'dev', minikube: true })))).toEqual({ type: 'minikube', profile: 'dev' });
+    const unmarked = plan(repoPlanOptions({ context: 'dev' }));
+    expect(action(unmarked[at(unmarked, 'check:registry')]!, 'fail').message).toMatch(/context "dev" is neither kind-\* nor a minikube profile/);
     expect(imagesOf(steps).every((i) => i.startsWith('dev.local/big-data-pipeline/'))).toBe(true);
 
     const pushed = plan(repoPlanOptions({ context: 'gke_p_z_c', registry: 'ghcr.io/acme/' }));

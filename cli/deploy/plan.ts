@@ -66,6 +66,8 @@ export interface PlanOptions {
   platform: PlatformInput;
   /** The current kube context, when known (not known in a DRY_RUN without a kubeconfig). */
   context?: string;
+  /** The context was written by minikube: a profile of any name (`minikube -p <profile>` names the context after it). */
+  minikube?: boolean;
   /** REGISTRY: push there instead of loading into kind/minikube. */
   registry?: string;
   /** Add the registry to registries-skipping-tag-resolving (a registry the Knative controller cannot reach). */
@@ -140,7 +142,6 @@ export function registryImage(registry: string, fn: string, version: string): st
   return `${registry.replace(/\/+$/, '')}/big-data-pipeline/${fn}:${version}`;
 }
 
-/** How images reach the cluster: REGISTRY wins; else kind-* → kind, minikube → minikube. */
 function describePatch(patch: ReleasePatch): string {
   const values = { ...patch.data, ...Object.assign({}, ...Object.values(patch.properties ?? {})), ...patch.env } as Record<string, string>;
   const settings = Object.entries(values).map(([k, v]) => `${k}=${v}`);
@@ -148,14 +149,15 @@ function describePatch(patch: ReleasePatch): string {
   return `${patch.kind}/${patch.name} ${settings.join(', ')}`;
 }
 
-export function shipVia(context: string | undefined, registry: string | undefined): ShipVia | { type: 'none'; why: string } {
+/** How images reach the cluster: REGISTRY wins; else kind-<cluster> → kind, a minikube context (named after its profile) → minikube. */
+export function shipVia(context: string | undefined, registry: string | undefined, minikube = false): ShipVia | { type: 'none'; why: string } {
   if (registry) return { type: 'push', target: registry };
   if (context === undefined) return { type: 'from-context' };
   if (context.startsWith('kind-')) return { type: 'kind', cluster: context.slice('kind-'.length) };
-  if (context === 'minikube') return { type: 'minikube', profile: context };
+  if (minikube || context === 'minikube') return { type: 'minikube', profile: context };
   return {
     type: 'none',
-    why: `context "${context}" is neither kind-* nor minikube, so the images cannot be loaded into the nodes: set REGISTRY=<registry the cluster pulls from> (e.g. make deploy REGISTRY=ghcr.io/you)`,
+    why: `context "${context}" is neither kind-* nor a minikube profile, so the images cannot be loaded into the nodes: set REGISTRY=<registry the cluster pulls from> (e.g. make deploy REGISTRY=ghcr.io/you)`,
   };
 }
 
@@ -292,7 +294,7 @@ export function plan(options: PlanOptions): Step[] {
   const bundles = bundled.filter((i) => functions.some((f) => f.name === i.name)).map((i) => `dist/${i.name}/index.mjs`);
   // A platform image (the web dashboard) is a bundle too unless it has images/<name>.Dockerfile.
   const platformBundles = bundled.filter((i) => !functions.some((f) => f.name === i.name));
-  const via = shipVia(options.context, options.registry);
+  const via = shipVia(options.context, options.registry, options.minikube);
   const deployedKsvcs = via.type === 'push' ? withRegistry(ksvcs, via.target) : ksvcs;
   const platformObjects = (options.platform.objects ?? []).filter((o) => !(isNamespace(o) && o.metadata.name === namespace));
   const deployedPlatform = via.type === 'push' ? withRegistry(platformObjects, via.target) : platformObjects;
@@ -306,8 +308,8 @@ export function plan(options: PlanOptions): Step[] {
   });
   add('check:image-tool', 'check', 'docker or podman with a running engine, to build the function images', { type: 'check-image-tool' });
   if (via.type === 'none') add('check:registry', 'check', 'where the images go', { type: 'fail', message: via.why });
-  else if (via.type === 'kind') add('check:kind', 'check', `kind is installed (kind load docker-image --name ${via.cluster})`, { type: 'check-tool', tool: 'kind', why: `the context ${options.context} is a kind cluster` });
-  else if (via.type === 'minikube') add('check:minikube', 'check', 'minikube is installed (minikube image load)', { type: 'check-tool', tool: 'minikube', why: 'the context is minikube' });
+  else if (via.type === 'kind') add('check:kind', 'check', `kind is installed (kind load image-archive --name ${via.cluster})`, { type: 'check-tool', tool: 'kind', why: `the context ${options.context} is a kind cluster` });
+  else if (via.type === 'minikube') add('check:minikube', 'check', 'minikube is installed (minikube image load)', { type: 'check-tool', tool: 'minikube', why: `the context ${options.context} is a minikube profile` });
   add('check:bundles', 'check', `the esbuild bundles exist (make build): ${bundles.join(', ')}`, {
     type: 'check-files',
     paths: bundles,
@@ -426,7 +428,7 @@ export function plan(options: PlanOptions): Step[] {
 function describeShip(image: string, fn: string, version: string, via: ShipVia, tool: string): string {
   switch (via.type) {
     case 'kind':
-      return `kind load docker-image ${image} --name ${via.cluster}`;
+      return `${tool} save ${image} → kind load image-archive --name ${via.cluster}`;
     case 'minikube':
       return `minikube image load ${image} -p ${via.profile}`;
     case 'push': {

@@ -125,6 +125,8 @@ export interface ClusterInfo {
 export interface Cluster {
   /** The current context's name (no API call): kind-*, minikube, or anything else. */
   contextName(): string | undefined;
+  /** Whether minikube wrote the current context (any profile); absent means no. */
+  isMinikube?(): boolean;
   /** Reaches the API server and reads its version. */
   info(): Promise<ClusterInfo>;
   /** Server-side apply with the field manager `big-data-pipeline`. */
