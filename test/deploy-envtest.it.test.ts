@@ -31,7 +31,8 @@ let cluster: KubeCluster;
 let kubeconfig: string;
 
 beforeAll(() => {
-  kubeconfig = execFileSync(TESTENV, ['start'], { env: { ...process.env, BDP_RUN_DIR: RUN_DIR }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  // Owned by this process: should it die before afterAll, the servers stop with it.
+  kubeconfig = execFileSync(TESTENV, ['start'], { env: { ...process.env, BDP_RUN_DIR: RUN_DIR, K8S_TESTENV_OWNER_PID: String(process.pid) }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   cluster = new KubeCluster({ kubeconfig });
 }, 40 * 60_000);
 

@@ -24,6 +24,8 @@
 #   K8S_TESTENV_TIMEOUT            seconds to wait for readiness                120
 #   K8S_TESTENV_APISERVER_ARGS     extra kube-apiserver flags (word-split), e.g. --feature-gates=...
 #   K8S_TESTENV_VERBOSITY          kube-apiserver --v                           1
+#   K8S_TESTENV_OWNER_PID          stop both once this process has exited       none
+#                                  (a test run that dies without its teardown)
 # Etcd data, the service-account keys, the token file and the self-signed serving certificate
 # live in a fresh mktemp directory per start (under ${TMPDIR:-/tmp}); stop deletes it.
 set -euo pipefail
@@ -412,6 +414,13 @@ cmd_start() {
     ${extra[@]+"${extra[@]}"}
   wait_ready kube-apiserver "https://127.0.0.1:$APISERVER_PORT/readyz" ok
   trap - INT TERM
+  if [[ -n ${K8S_TESTENV_OWNER_PID:-} ]]; then
+    # A watcher, detached like the servers: when the owner is gone, it runs stop.
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; BDP_RUN_DIR=$2 exec "$3" stop' \
+      k8s-testenv-watch "$K8S_TESTENV_OWNER_PID" "$RUN_DIR" "$SCRIPT_DIR/testenv.sh" >>"$RUN_DIR/watch.log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/watch.pid"
+  fi
   write_kubeconfig
   say "kube-apiserver ready in $((SECONDS - t_etcd))s (total $((SECONDS - t0))s); logs in $RUN_DIR"
   printf '%s\n' "$KUBECONFIG_FILE"
@@ -431,6 +440,12 @@ cmd_stop() {
     fi
     rm -f "$RUN_DIR/$c.pid"
   done
+  # The owner's watcher, unless it is the one stopping (exec'd: stop then runs as its pid).
+  if [[ -s $RUN_DIR/watch.pid ]]; then
+    pid=$(<"$RUN_DIR/watch.pid")
+    [[ $pid == "$$" ]] || kill -TERM "$pid" 2>/dev/null || true
+    rm -f "$RUN_DIR/watch.pid"
+  fi
   # Only ever a directory we made with mktemp.
   if [[ -n $TMP_DIR && $(basename -- "$TMP_DIR") == k8s-testenv.* && -d $TMP_DIR ]]; then
     rm -rf -- "$TMP_DIR"
