@@ -65,7 +65,7 @@ export class MicroBatcher<T, R> {
   }
 
   add(item: T): Promise<R> {
-    if (this.#closed) return Promise.reject(new Error('batcher is closed'));
+    if (this.#closed) return Promise.reject(downstreamUnavailable('shutting down: the batcher is closed'));
     return new Promise<R>((resolve, reject) => {
       this.#pending.push({ item, resolve, reject, since: this.#now() });
       this.#schedule();

@@ -13,7 +13,7 @@ import { CeType } from '../../shared/ce-types.ts';
 import { touchedEvent } from '../../shared/events.ts';
 import { commonConfig, elasticsearchConfig, kafkaConfig, topicConfig } from '../../shared/config.ts';
 import { isTransientEsError } from '../../shared/elasticsearch.ts';
-import { ErrorCode, PipelineError, badEvent, downstreamUnavailable } from '../../shared/errors.ts';
+import { ErrorCode, badEvent, downstreamUnavailable } from '../../shared/errors.ts';
 import { toKafkaRecord, type EventProducer } from '../../shared/kafka.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { EnrichedEventSchema, type EnrichedEvent } from '../../shared/schemas.ts';
@@ -145,12 +145,8 @@ export function build(config: Config, deps: Deps): FastifyInstance {
         schema: EnrichedEventSchema,
         async handle(event) {
           assertDerivedFieldsAgree(event);
-          try {
-            await batcher.add(event);
-          } catch (error) {
-            if (error instanceof PipelineError) throw error;
-            throw downstreamUnavailable('indexing failed', error);
-          }
+          // Elasticsearch and Kafka errors answer 503 in the shell; anything else is a bug: 500, logged.
+          await batcher.add(event);
           return { event_id: event.event_id, index: config.EVENTS_INDEX };
         },
       }),
