@@ -12,7 +12,7 @@ import * as generate from '../functions/generate/app.ts';
 import * as index from '../functions/index/app.ts';
 import * as windowAggregate from '../functions/window-aggregate/app.ts';
 import { aggregateDocs, type AggregateDoc, type Cell } from '../functions/window-aggregate/aggregate.ts';
-import { writeAggregates, type WindowAggregator } from '../functions/window-aggregate/aggregator.ts';
+import { writeAggregates } from '../functions/window-aggregate/aggregator.ts';
 import { CeType } from '../shared/ce-types.ts';
 import { loadConfig } from '../shared/config.ts';
 import { esClientFor } from '../shared/elasticsearch.ts';
@@ -172,7 +172,8 @@ describe('pipeline: generate → enrich → index → window-aggregate (real Kaf
   });
 
   it('concurrent recomputations of one window from two instances never leave the older result', async () => {
-    const aggregators = [servers.aggregate, servers.aggregate2].map((s) => (s as unknown as { aggregator: WindowAggregator }).aggregator);
+    // Two instances, each told about the window over HTTP as the dispatcher would.
+    const touch = (server: FastifyInstance) => server.inject(binary(ce({ type: CeType.windowTouched, data: { window_start: windowStart } }))).then((r) => expect(r.statusCode).toBe(200));
     const windowStartMs = startTimeMs - 60_000; // a window of its own, before the generated ones
     const windowStart = new Date(windowStartMs).toISOString();
     const indexedAt = () => new Date().toISOString();
@@ -183,7 +184,7 @@ describe('pipeline: generate → enrich → index → window-aggregate (real Kaf
         id: `concurrent-${round}`,
         document: { event_id: `concurrent-${round}`, timestamp: new Date(windowStartMs + round * 1000).toISOString(), window_start: windowStart, event_type: 'click', region: 'SA', user_id: 2000 + round, price_cents: 1000, quantity: 1, revenue_cents: 0, indexed_at: indexedAt() },
       });
-      recomputes.push(aggregators[0]!.recompute(windowStartMs, 'touched'), aggregators[1]!.recompute(windowStartMs, 'touched'));
+      recomputes.push(touch(servers.aggregate), touch(servers.aggregate2));
     }
     await Promise.all(recomputes);
     const stored = (await storedAggregates()).find((d) => d.window_start === windowStart)!;

@@ -55,7 +55,7 @@ export function build(config: Config, deps: Deps): FastifyInstance {
     now: deps.now ?? Date.now,
   });
 
-  const app = createCloudEventServer({
+  return createCloudEventServer({
     name: 'window-aggregate',
     metrics: deps.metrics,
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -77,6 +77,4 @@ export function build(config: Config, deps: Deps): FastifyInstance {
       }),
     ],
   });
-  app.decorate('aggregator', aggregator);
-  return app;
 }
