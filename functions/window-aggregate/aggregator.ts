@@ -9,7 +9,7 @@ import type { Admin } from 'kafkajs';
 import { downstreamUnavailable } from '../../shared/errors.ts';
 import { readBacklogBefore } from '../../shared/lag.ts';
 import type { Metrics } from '../../shared/metrics.ts';
-import { aggregateVersion, windowEndOf, isWindowFinal } from '../../shared/window.ts';
+import { aggregateVersion, isWindowFinal, watermarkOf, windowEndOf } from '../../shared/window.ts';
 import {
   Watermark,
   aggregateDocId,
@@ -104,7 +104,7 @@ export class WindowAggregator {
   async finalizeTick(): Promise<{ watermark: string | null; recomputed: string[] }> {
     const now = this.o.now();
     // With no backlog upstream, wall clock moves the watermark even when the stream stopped.
-    await this.#advanceWatermark(now - this.o.latenessMs);
+    await this.#advanceWatermark(watermarkOf(now, now, this.o.latenessMs));
     const states = await this.#windowStates(now - this.o.finalizeLookbackMs);
     // A recomputation that changes no count writes nothing (its versions conflict), so the
     // stored computed_at can stay older than a re-indexed duplicate for good; what this
@@ -124,7 +124,7 @@ export class WindowAggregator {
     // indexed before the refresh and is counted; read after the refresh, the backlog could
     // miss one that slipped through in between.
     const latest = await this.#latestEventTime();
-    const watermark = await this.#advanceWatermark(latest === undefined ? undefined : Math.min(latest, this.o.now()) - this.o.latenessMs);
+    const watermark = await this.#advanceWatermark(watermarkOf(latest, this.o.now(), this.o.latenessMs));
     const asOf = await this.#refreshedAfter(this.o.now());
     const aggregation = await es.msearch({ searches: windowCellSearches(this.o.eventsIndex, windowStart), filter_path: RESPONSE_FILTER });
     const cells = cellsOf(aggregation.responses as Parameters<typeof cellsOf>[0]);
