@@ -9,6 +9,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 interface CpuNode {
   id: number;
@@ -34,6 +35,34 @@ export function packageOf(url: string, functionName: string): string {
   return own ? `project ${own[1]}/` : 'other';
 }
 
+/**
+ * The module a line of an esbuild bundle came from: a non-minified bundle starts each module
+ * with a `// <path>` comment (`// node_modules/fastify/lib/route.js`, `// shared/server.ts`).
+ */
+const bundleMarkers = new Map<string, { line: number; path: string }[]>();
+export function sourceOf(url: string, lineNumber: number): string {
+  if (!url.startsWith('file://') || !url.endsWith('.mjs')) return url;
+  let markers = bundleMarkers.get(url);
+  if (!markers) {
+    markers = [];
+    try {
+      readFileSync(fileURLToPath(url), 'utf8').split('\n').forEach((text, line) => {
+        const m = /^\/\/ ((?:node_modules|shared|functions|dashboard|cli)\/\S+)$/.exec(text);
+        if (m) markers!.push({ line, path: m[1]! });
+      });
+    } catch {
+      // Not readable here (another machine's profile): keep the bundle's own url.
+    }
+    bundleMarkers.set(url, markers);
+  }
+  let found: string | undefined;
+  for (const m of markers) {
+    if (m.line > lineNumber) break;
+    found = m.path;
+  }
+  return found === undefined ? url : `/${found}`;
+}
+
 export interface ProfileSummary {
   file: string;
   totalMs: number;
@@ -53,10 +82,11 @@ export function summarize(file: string, top = 15): ProfileSummary {
   for (const [id, ms] of self) {
     const frame = byId.get(id)!.callFrame;
     total += ms;
-    const pkg = packageOf(frame.url, frame.functionName);
+    const source = sourceOf(frame.url, frame.lineNumber);
+    const pkg = packageOf(source, frame.functionName);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + ms);
     if (pkg === '(idle)' || pkg === '(program)') continue;
-    const where = frame.url ? `${frame.url.replace(/^.*\/(node_modules|work\/main)\//, '')}:${frame.lineNumber + 1}` : '';
+    const where = source === frame.url ? (frame.url ? `${frame.url.replace(/^.*\/(node_modules|work\/main)\//, '')}:${frame.lineNumber + 1}` : '') : source.replace(/^\/(node_modules\/)?/, '');
     const key = `${frame.functionName || '(anonymous)'} ${where}`.trim();
     byFunction.set(key, (byFunction.get(key) ?? 0) + ms);
   }
