@@ -2,20 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { CeSource, CeType } from './ce-types.ts';
 import { derivedFieldsOf } from './enrichment.ts';
 import { enrichedEvent, shopEvent, touchedEvent } from './events.ts';
-import type { RawEvent } from './schemas.ts';
+import { rawEvent } from '../test/helpers.ts';
 
-const raw: RawEvent = {
-  event_id: '3b241101-e2bb-4255-8caf-4136c566a962',
-  timestamp: '2026-11-24T12:00:10.123Z',
-  user_id: 4321,
-  session_id: 54321,
-  event_type: 'purchase',
-  product_id: 250,
-  price: 19.99,
-  quantity: 3,
-  region: 'EU',
-  device: 'tablet',
-};
+const raw = rawEvent();
 
 describe('the pipeline’s CloudEvents', () => {
   it('carry the event id and event time through generate and enrich', () => {

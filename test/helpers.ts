@@ -8,6 +8,7 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { setupPlatform } from '../cli/setup.ts';
 import { createEsClient } from '../shared/elasticsearch.ts';
 import { createKafka } from '../shared/kafka.ts';
+import type { RawEvent } from '../shared/schemas.ts';
 import { elasticsearchUrl, kafkaBrokers } from './infra.ts';
 
 /**
@@ -142,4 +143,21 @@ export function shuffled<T>(items: T[], seed: number): T[] {
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
+}
+
+/** A valid raw shop event (the README's curl example: product 250 is books/Cyberdyne), with overrides. */
+export function rawEvent(overrides: Partial<RawEvent> = {}): RawEvent {
+  return {
+    event_id: '3b241101-e2bb-4255-8caf-4136c566a962',
+    timestamp: '2026-11-24T12:00:10.123Z',
+    user_id: 4321,
+    session_id: 54321,
+    event_type: 'purchase',
+    product_id: 250,
+    price: 19.99,
+    quantity: 3,
+    region: 'EU',
+    device: 'tablet',
+    ...overrides,
+  };
 }

@@ -4,27 +4,13 @@ import { CeType } from '../../shared/ce-types.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { fromKafkaRecord, producerFor } from '../../shared/kafka.ts';
 import { createMetrics } from '../../shared/metrics.ts';
-import type { EnrichedEvent, RawEvent } from '../../shared/schemas.ts';
-import { UNREACHABLE, binary, ce, isolatedEnv, preparePlatform, readTopic, structured } from '../../test/helpers.ts';
+import type { EnrichedEvent } from '../../shared/schemas.ts';
+import { UNREACHABLE, binary, ce, isolatedEnv, preparePlatform, rawEvent, readTopic, structured } from '../../test/helpers.ts';
 import { build, configSchema } from './app.ts';
 
 const NOW = Date.parse('2026-11-24T12:00:30.000Z');
 
-function raw(overrides: Partial<RawEvent> = {}): RawEvent {
-  return {
-    event_id: '3b241101-e2bb-4255-8caf-4136c566a962',
-    timestamp: '2026-11-24T12:00:10.123Z',
-    user_id: 4321,
-    session_id: 54321,
-    event_type: 'purchase',
-    product_id: 250,
-    price: 19.99,
-    quantity: 3,
-    region: 'EU',
-    device: 'tablet',
-    ...overrides,
-  };
-}
+const raw = rawEvent;
 
 function app(env: Record<string, string>): FastifyInstance {
   const config = loadConfig(configSchema, env);
