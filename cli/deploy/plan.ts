@@ -436,7 +436,7 @@ function describeShip(image: string, fn: string, version: string, via: ShipVia, 
       return `${tool} tag ${image} ${target} && ${tool} push ${target}`;
     }
     case 'from-context':
-      return `${image}: kind load (context kind-*), minikube image load (minikube), or push to REGISTRY; decided from the context at run time`;
+      return `${image}: kind load image-archive (context kind-*), minikube image load (a minikube profile), or push to REGISTRY; decided from the context at run time`;
   }
 }
 
