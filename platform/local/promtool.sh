@@ -11,12 +11,13 @@
 set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-REPO_ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
+readonly SCRIPT_DIR LOG_NAME=promtool
+# shellcheck source-path=SCRIPTDIR source=../../tools/lib/common.sh
+source "$SCRIPT_DIR/../../tools/lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../../tools/lib/go.sh
+source "$SCRIPT_DIR/../../tools/lib/go.sh"
 MODULE_DIR=$REPO_ROOT/tools/promtool
-CACHE=${BDP_CACHE:-$HOME/.cache/big-data-pipeline}/promtool
-
-say() { printf 'promtool: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
+CACHE=$(cache_root)/promtool
 
 module_version=$(awk '$1 == "require" && $2 == "github.com/prometheus/prometheus" { print $3 }' "$MODULE_DIR/go.mod")
 [[ $module_version =~ ^v0\.([0-9])([0-9]{2})\.([0-9]+)$ ]] || die "cannot read the prometheus version from $MODULE_DIR/go.mod"
@@ -26,34 +27,28 @@ image_version=$(sed -n 's|^ *image: prom/prometheus:v\([0-9.]*\)$|\1|p' "$REPO_R
   die "tools/promtool/go.mod pins Prometheus $version ($module_version) but platform/prometheus runs ${image_version:-no prom/prometheus image}: pin v0.$(awk -F. '{ printf "%d%02d.%d", $1, $2, $3 }' <<<"${image_version:-0.0.0}") in go.mod"
 
 bin=$CACHE/$version/promtool
+if [[ ! -x $bin ]] && have go; then
+  say "building promtool $version from Go modules (once, a few minutes)"
+  go_build "$MODULE_DIR" "$bin" -trimpath -ldflags "-X github.com/prometheus/common/version.Version=$version" \
+    github.com/prometheus/prometheus/cmd/promtool
+fi
 if [[ -x $bin ]]; then
   echo "$bin"
   exit 0
 fi
 
-if command -v go >/dev/null 2>&1; then
-  say "building promtool $version from Go modules (once, a few minutes)"
-  mkdir -p "$CACHE/$version"
-  (cd "$MODULE_DIR" && go build -trimpath \
-    -ldflags "-X github.com/prometheus/common/version.Version=$version" \
-    -o "$bin.tmp" github.com/prometheus/prometheus/cmd/promtool) >&2
-  mv "$bin.tmp" "$bin"
-  echo "$bin"
-  exit 0
-fi
-
-if command -v promtool >/dev/null 2>&1; then
+if have promtool; then
   say "warning: no Go to build promtool $version; using $(command -v promtool) ($(promtool --version 2>&1 | head -1))"
   command -v promtool
   exit 0
 fi
 debian=$CACHE/debian/usr/bin/promtool
 if [[ ! -x $debian ]]; then
-  command -v apt-get >/dev/null 2>&1 || die "no Go to build promtool $version, none on PATH and no apt-get to fetch Debian's"
+  have apt-get || die "no Go to build promtool $version, none on PATH and no apt-get to fetch Debian's"
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   if ! (cd "$work" && apt-get download prometheus >/dev/null 2>&1); then
-    if [[ $(id -u) -eq 0 ]]; then apt-get update -qq >/dev/null; fi
+    if is_root; then apt-get update -qq >/dev/null; fi
     (cd "$work" && apt-get download prometheus >/dev/null) || die "could not download Debian's prometheus package"
   fi
   mkdir -p "$CACHE/debian"

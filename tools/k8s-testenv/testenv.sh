@@ -31,27 +31,15 @@
 set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-REPO_ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
-readonly SCRIPT_DIR REPO_ROOT
+readonly SCRIPT_DIR LOG_NAME=k8s-testenv
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+source "$SCRIPT_DIR/../lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/go.sh
+source "$SCRIPT_DIR/../lib/go.sh"
 readonly GO_MOD=$SCRIPT_DIR/go.mod
 readonly STOP_TIMEOUT=20
 readonly APISERVER_PKG=k8s.io/kubernetes/cmd/kube-apiserver
 readonly TOKEN_USER=k8s-testenv-admin
-
-say() { printf 'k8s-testenv: %s\n' "$*" >&2; }
-die() {
-  printf 'k8s-testenv: error: %s\n' "$*" >&2
-  exit 1
-}
-have() { command -v "$1" >/dev/null 2>&1; }
-need() { have "$1" || die "'$1' is required${2:+ ($2)}"; }
-
-abspath() {
-  case $1 in
-    /*) printf '%s\n' "$1" ;;
-    *) printf '%s/%s\n' "$PWD" "$1" ;;
-  esac
-}
 
 # The one place the version is recorded is go.mod's `k8s.io/kubernetes v1.X.Y` require line.
 k8s_version() {
@@ -64,8 +52,8 @@ K8S_VERSION=$(k8s_version)
 readonly K8S_VERSION
 readonly STAGING_VERSION=v0.${K8S_VERSION#v1.}
 
-CACHE_ROOT=$(abspath "${BDP_CACHE:-${HOME:?HOME is unset: set BDP_CACHE}/.cache/big-data-pipeline}")
-RUN_DIR=$(abspath "${BDP_RUN_DIR:-$REPO_ROOT/.run/k8s-testenv}")
+CACHE_ROOT=$(cache_root)
+RUN_DIR=$(run_dir k8s-testenv)
 readonly CACHE_ROOT RUN_DIR
 readonly VERSION_DIR=$CACHE_ROOT/k8s-testenv/$K8S_VERSION
 readonly BIN_DIR=$VERSION_DIR/bin
@@ -73,8 +61,6 @@ readonly APISERVER_BIN=$BIN_DIR/kube-apiserver ETCD_BIN=$BIN_DIR/etcd
 readonly STATE_FILE=$RUN_DIR/state KUBECONFIG_FILE=$RUN_DIR/kubeconfig
 readonly READY_TIMEOUT=${K8S_TESTENV_TIMEOUT:-120}
 [[ $READY_TIMEOUT =~ ^[0-9]+$ ]] || die "K8S_TESTENV_TIMEOUT must be a number, got '$READY_TIMEOUT'"
-
-fmt_duration() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
 # ---------------------------------------------------------------------------------------------
 # build
@@ -91,28 +77,12 @@ $bad
 
 built() { [[ -x $APISERVER_BIN && -x $ETCD_BIN ]]; }
 
-# go_build STEP NAME GO-BUILD-ARGS...: builds into a temp file, then renames (atomic for
-# concurrent readers), printing a heartbeat while the compiler runs.
-go_build() {
-  local step=$1 name=$2 t0=$SECONDS pid rc=0 next=60
+# build_step STEP NAME GO-BUILD-ARGS...
+build_step() {
+  local step=$1 name=$2 t0=$SECONDS
   shift 2
-  local out=$BIN_DIR/.$name.partial.$$
   say "[$step] go build -o $BIN_DIR/$name ${*: -1}"
-  (cd "$SCRIPT_DIR" && exec go build -o "$out" "$@") &
-  pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1
-    if ((SECONDS - t0 >= next)); then
-      say "[$step] still compiling $name ($(fmt_duration $((SECONDS - t0))))"
-      next=$((next + 60))
-    fi
-  done
-  wait "$pid" || rc=$?
-  if ((rc != 0)); then
-    rm -f "$out"
-    die "go build of $name failed (exit $rc, output above)"
-  fi
-  mv -f "$out" "$BIN_DIR/$name"
+  go_build "$SCRIPT_DIR" "$BIN_DIR/$name" "$@"
   say "[$step] $name built in $(fmt_duration $((SECONDS - t0))) ($(du -h "$BIN_DIR/$name" | cut -f1))"
 }
 
@@ -125,10 +95,9 @@ cmd_build() {
   check_pins
   mkdir -p "$BIN_DIR"
   # One build per version at a time; a second caller waits and then finds the binaries.
-  exec 8>"$VERSION_DIR/.build.lock"
-  if have flock; then flock -w 7200 8 || die "timed out waiting for another build in $VERSION_DIR"; fi
+  hold_lock "$VERSION_DIR/.build.lock" 7200 "another build in $VERSION_DIR"
   if built; then
-    exec 8>&-
+    release_lock
     say "kubernetes $K8S_VERSION binaries were built by a concurrent run: $BIN_DIR"
     return 0
   fi
@@ -143,9 +112,9 @@ cmd_build() {
   done
   say "building kubernetes $K8S_VERSION kube-apiserver and etcd with $(go env GOVERSION)" \
     "(a cold build takes tens of minutes on 2 cores; the Go build cache makes rebuilds fast)"
-  go_build 1/2 kube-apiserver -ldflags="$ldflags" "$APISERVER_PKG"
-  go_build 2/2 etcd -ldflags="-s -w" ./cmd/etcd
-  exec 8>&-
+  build_step 1/2 kube-apiserver -ldflags="$ldflags" "$APISERVER_PKG"
+  build_step 2/2 etcd -ldflags="-s -w" ./cmd/etcd
+  release_lock
   say "build done in $(fmt_duration $((SECONDS - t0))): $BIN_DIR"
 }
 
@@ -181,14 +150,6 @@ cmd_pin() {
 # ---------------------------------------------------------------------------------------------
 # processes
 
-port_listening() {
-  if have ss; then
-    ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-  fi
-}
-
 # free_port [EXCLUDED...]: a random unused port below the usual ephemeral range.
 free_port() {
   local p i
@@ -201,16 +162,6 @@ free_port() {
     }
   done
   die "no free port found"
-}
-
-# proc_matches PID COMM MARKER: PID runs COMM and its command line contains MARKER, so a
-# stale pid file never makes us signal a stranger.
-proc_matches() {
-  local pid=$1 comm=
-  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
-  read -r comm 2>/dev/null <"/proc/$pid/comm" || return 1
-  [[ $comm == "$2" ]] || return 1
-  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$3"
 }
 
 # State of the current/last start, written by start: TMP_DIR, ports, token, binaries.
@@ -231,32 +182,16 @@ component_pid() {
   if [[ $c == etcd ]]; then marker=$(etcd_marker); else marker=$(apiserver_marker); fi
   [[ -s $RUN_DIR/$c.pid ]] || return 1
   pid=$(<"$RUN_DIR/$c.pid")
-  proc_matches "$pid" "$c" "$marker" || return 1
+  proc_matches "$pid" "$marker" "$c" || return 1
   echo "$pid"
 }
 
-# stop_pid NAME PID: SIGTERM, up to STOP_TIMEOUT s, then SIGKILL.
-stop_pid() {
-  local name=$1 pid=$2 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  say "$name did not stop within ${STOP_TIMEOUT}s: SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
-}
-
-# launch NAME BINARY ARGS...: detached (setsid) so it outlives this script and the caller's
-# process group; the inner shell writes its pid and then becomes the server.
+# launch NAME BINARY ARGS...: detached, with a fresh log.
 launch() {
   local name=$1
   shift
-  rm -f "$RUN_DIR/$name.pid"
   : >"$RUN_DIR/$name.log"
-  # shellcheck disable=SC2016 # expanded by the inner shell
-  setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' "k8s-testenv-$name" "$RUN_DIR/$name.pid" \
-    "$@" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
+  launch_detached "k8s-testenv-$name" "$RUN_DIR/$name.pid" "$RUN_DIR/$name.log" "$@"
 }
 
 # probe NAME URL EXPECTED: 0 ready, 1 not yet, 2 exited.
@@ -270,29 +205,15 @@ probe() {
   [[ $body == *"$expected"* ]] || return 1
 }
 
+etcd_probe() { probe etcd "http://127.0.0.1:$ETCD_PORT/health" '"health":"true"'; }
+kube-apiserver_probe() { probe kube-apiserver "https://127.0.0.1:$APISERVER_PORT/readyz" ok; }
+
 # fail NAME REASON: show the end of its log, stop what this start launched, exit 1.
 fail() {
   printf 'k8s-testenv: error: %s %s\n' "$1" "$2" >&2
-  if [[ -s $RUN_DIR/$1.log ]]; then
-    printf -- '----- last 40 lines of %s -----\n' "$RUN_DIR/$1.log" >&2
-    tail -n 40 "$RUN_DIR/$1.log" >&2
-  fi
+  show_tail "$RUN_DIR/$1.log"
   cmd_stop >/dev/null 2>&1 || true
   exit 1
-}
-
-wait_ready() { # NAME URL EXPECTED
-  local t0=$SECONDS rc
-  while :; do
-    rc=0
-    probe "$@" || rc=$?
-    case $rc in
-      0) return 0 ;;
-      2) fail "$1" "exited during startup" ;;
-    esac
-    ((SECONDS - t0 < READY_TIMEOUT)) || fail "$1" "not ready after ${READY_TIMEOUT}s"
-    sleep 0.2
-  done
 }
 
 abort() {
@@ -345,7 +266,7 @@ EOF
 }
 
 cmd_start() {
-  local t0 t_etcd
+  local t0
   if load_state && { component_pid etcd >/dev/null || component_pid kube-apiserver >/dev/null; }; then
     die "already running from $RUN_DIR (kubeconfig $KUBECONFIG_FILE); use 'stop' or 'restart'"
   fi
@@ -359,8 +280,7 @@ cmd_start() {
   ETCD_PORT=$(port_setting K8S_TESTENV_ETCD_PORT)
   ETCD_PEER_PORT=$(port_setting K8S_TESTENV_ETCD_PEER_PORT "$ETCD_PORT")
   APISERVER_PORT=$(port_setting K8S_TESTENV_APISERVER_PORT "$ETCD_PORT" "$ETCD_PEER_PORT")
-  mkdir -p "$RUN_DIR"
-  [[ -f $RUN_DIR/.gitignore ]] || echo '*' >"$RUN_DIR/.gitignore"
+  make_run_dir "$RUN_DIR"
   TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/k8s-testenv.XXXXXX")
   TOKEN=$(openssl rand -hex 24)
   STATE_VERSION=$K8S_VERSION
@@ -383,9 +303,7 @@ cmd_start() {
 
   say "starting etcd on 127.0.0.1:$ETCD_PORT"
   launch etcd "$ETCD_BIN" "$(etcd_marker)" "-client-port=$ETCD_PORT" "-peer-port=$ETCD_PEER_PORT"
-  wait_ready etcd "http://127.0.0.1:$ETCD_PORT/health" '"health":"true"'
-  t_etcd=$SECONDS
-  say "etcd ready in $((t_etcd - t0))s"
+  wait_ready etcd
 
   local -a extra=()
   if [[ -n ${K8S_TESTENV_APISERVER_ARGS:-} ]]; then read -r -a extra <<<"$K8S_TESTENV_APISERVER_ARGS"; fi
@@ -412,7 +330,7 @@ cmd_start() {
     --profiling=false \
     --v="${K8S_TESTENV_VERBOSITY:-1}" \
     ${extra[@]+"${extra[@]}"}
-  wait_ready kube-apiserver "https://127.0.0.1:$APISERVER_PORT/readyz" ok
+  wait_ready kube-apiserver
   trap - INT TERM
   if [[ -n ${K8S_TESTENV_OWNER_PID:-} ]]; then
     # A watcher, detached like the servers: when the owner is gone, it runs stop.
@@ -422,7 +340,7 @@ cmd_start() {
     echo $! >"$RUN_DIR/watch.pid"
   fi
   write_kubeconfig
-  say "kube-apiserver ready in $((SECONDS - t_etcd))s (total $((SECONDS - t0))s); logs in $RUN_DIR"
+  say "started in $((SECONDS - t0))s; logs in $RUN_DIR"
   printf '%s\n' "$KUBECONFIG_FILE"
 }
 
@@ -435,7 +353,7 @@ cmd_stop() {
   fi
   for c in kube-apiserver etcd; do
     if pid=$(component_pid "$c"); then
-      stop_pid "$c" "$pid"
+      stop_pids "$c" "$pid"
       stopped+=" $c"
     fi
     rm -f "$RUN_DIR/$c.pid"
@@ -490,8 +408,6 @@ cmd_env() {
   fi
 }
 
-usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
-
 main() {
   local cmd=${1:-help}
   shift || true
@@ -512,10 +428,7 @@ main() {
     version) echo "$K8S_VERSION" ;;
     pin) cmd_pin "$@" ;;
     help | -h | --help) usage ;;
-    *)
-      usage >&2
-      exit 2
-      ;;
+    *) usage 2 ;;
   esac
 }
 

@@ -14,15 +14,18 @@
 set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-CACHE=${BDP_CACHE:-$HOME/.cache/big-data-pipeline}/upstream
-
-say() { printf 'upstream: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
+readonly SCRIPT_DIR LOG_NAME=upstream
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+source "$SCRIPT_DIR/../lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/go.sh
+source "$SCRIPT_DIR/../lib/go.sh"
+CACHE=$(cache_root)/upstream
 
 name=${1:-}
-[[ -n $name && -f $SCRIPT_DIR/$name/go.mod ]] || die "usage: $0 <$(cd "$SCRIPT_DIR" && ls -d */ | tr -d / | paste -sd '|')>"
+[[ -n $name && -f $SCRIPT_DIR/$name/go.mod ]] ||
+  die "usage: $0 <$(cd "$SCRIPT_DIR" && find . -mindepth 2 -maxdepth 2 -name go.mod | cut -d/ -f2 | sort | paste -sd '|')>"
 module=$SCRIPT_DIR/$name
-command -v go >/dev/null 2>&1 || die "Go is needed to build the $name check (the README lists the version)"
+have go || die "Go is needed to build the $name check (the README lists the version)"
 
 hash=$(cd "$module" && find . -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | LC_ALL=C sort -z |
   xargs -0 sha256sum | sha256sum | cut -c1-16)
@@ -33,9 +36,7 @@ if [[ -x $bin ]]; then
 fi
 
 say "building the $name check from Go modules (once per change of tools/upstream/$name; the first build takes minutes)"
-mkdir -p "$(dirname "$bin")"
-(cd "$module" && go build -trimpath -o "$bin.tmp" .) >&2
-mv "$bin.tmp" "$bin"
+go_build "$module" "$bin" -trimpath .
 # Older builds of this check are dead weight: keep only the current one.
 find "$CACHE/$name" -mindepth 1 -maxdepth 1 -type d ! -name "$hash" -exec rm -rf {} + 2>/dev/null || true
 echo "$bin"
