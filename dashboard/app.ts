@@ -1,15 +1,16 @@
 /**
  * The live web dashboard: a long-lived web app, not an event function. It
  * serves one self-contained page that polls `/api/summary`, which is computed by one
- * Elasticsearch search over the window aggregates. Health probes and metrics like the
- * functions'. `listen` lives in main.ts.
+ * Elasticsearch search over the window aggregates. Health probes, metrics and the graceful
+ * close are the functions' (shared/http-app.ts).
  */
 import type { Client } from '@elastic/elasticsearch';
 import { Type, type Static, type TObject } from '@sinclair/typebox';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { commonConfig, elasticsearchConfig } from '../shared/config.ts';
 import { isTransientEsError } from '../shared/elasticsearch.ts';
 import { ErrorCode } from '../shared/errors.ts';
+import { createHttpApp } from '../shared/http-app.ts';
 import { createDashboardMetrics, type DashboardMetrics } from './metrics.ts';
 import { renderPage } from './page.ts';
 import { MAX_MINUTES, rangeOf, summaryOf, summaryRequest, unreachableHealth, type Summary } from './summary.ts';
@@ -38,19 +39,14 @@ export function build(config: Config, deps: Deps): FastifyInstance {
   const metrics = deps.metrics ?? createDashboardMetrics({ pod: config.POD_NAME });
   const now = deps.now ?? Date.now;
   const page = renderPage({ refreshIntervalMs: config.REFRESH_INTERVAL_MS });
-  const app = Fastify({
+  // Ready whenever it serves: with Elasticsearch down the page still loads and says so.
+  const { app } = createHttpApp({
+    name: 'dashboard',
+    registry: metrics.registry,
     bodyLimit: config.BODY_LIMIT_BYTES,
-    logger: { level: config.LOG_LEVEL, base: { function: 'dashboard' } },
-    // An open page polls every 2 s: per-request logs would drown everything else.
-    logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
+    logLevel: config.LOG_LEVEL,
+    onClose: () => deps.es.close(),
   });
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-  app.addHook('onClose', async () => deps.es.close());
 
   // One search per range per SUMMARY_CACHE_MS, however many pages poll; concurrent askers share it.
   const cache = new Map<number, { atMs: number; summary: Promise<Summary> }>();
@@ -105,12 +101,5 @@ export function build(config: Config, deps: Deps): FastifyInstance {
     }
   });
 
-  app.get('/health/liveness', async () => ({ status: 'alive' }));
-  // Ready whenever it serves: with Elasticsearch down the page still loads and says so.
-  app.get('/health/readiness', async (_request, reply) => reply.code(closing ? 503 : 200).send({ status: closing ? 'not ready' : 'ready' }));
-  app.get('/metrics', async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
   return app;
 }

@@ -1,5 +1,5 @@
 /**
- * Formatting and chart geometry of the page. These run in the browser: page.ts embeds
+ * Formatting and chart geometry of the page. These run in the browser: script.ts embeds
  * their source text in the page's script, so the page and its unit tests use the same
  * code. Hence each function is self-contained — it calls no other function of this module
  * and nothing imported — and is plain enough that its transpiled text is valid browser JS.

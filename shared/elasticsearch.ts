@@ -34,61 +34,55 @@ export interface IndexNames {
 const keyword = { type: 'keyword' } as const;
 const date = { type: 'date', format: 'strict_date_optional_time' } as const;
 
-export const eventsMapping: MappingTypeMapping = {
-  dynamic: 'strict',
-  properties: {
-    event_id: keyword,
-    timestamp: date,
-    user_id: { type: 'integer' },
-    session_id: { type: 'integer' },
-    event_type: keyword,
-    product_id: { type: 'integer' },
-    price: { type: 'double' },
-    price_cents: { type: 'long' },
-    quantity: { type: 'integer' },
-    revenue_cents: { type: 'long' },
-    region: keyword,
-    device: keyword,
-    category: keyword,
-    brand: keyword,
-    window_start: date,
-    hour_of_day: { type: 'byte' },
-    enriched_at: date,
-    indexed_at: date,
-  },
-};
+/** A document with a field that is not in its mapping is refused, not silently mapped. */
+const strict = (properties: NonNullable<MappingTypeMapping['properties']>): MappingTypeMapping => ({ dynamic: 'strict', properties });
 
-export const aggregatesMapping: MappingTypeMapping = {
-  dynamic: 'strict',
-  properties: {
-    window_start: date,
-    window_end: date,
-    event_type: keyword,
-    region: keyword,
-    count: { type: 'long' },
-    revenue_cents: { type: 'long' },
-    revenue: { type: 'double' },
-    quantity: { type: 'long' },
-    price_cents_sum: { type: 'long' },
-    avg_price: { type: 'double' },
-    unique_users: { type: 'long' },
-    status: keyword,
-    final_count: { type: 'long' },
-    late_events: { type: 'long' },
-    computed_at: date,
-    max_indexed_at: date,
-  },
-};
+export const eventsMapping = strict({
+  event_id: keyword,
+  timestamp: date,
+  user_id: { type: 'integer' },
+  session_id: { type: 'integer' },
+  event_type: keyword,
+  product_id: { type: 'integer' },
+  price: { type: 'double' },
+  price_cents: { type: 'long' },
+  quantity: { type: 'integer' },
+  revenue_cents: { type: 'long' },
+  region: keyword,
+  device: keyword,
+  category: keyword,
+  brand: keyword,
+  window_start: date,
+  hour_of_day: { type: 'byte' },
+  enriched_at: date,
+  indexed_at: date,
+});
+
+export const aggregatesMapping = strict({
+  window_start: date,
+  window_end: date,
+  event_type: keyword,
+  region: keyword,
+  count: { type: 'long' },
+  revenue_cents: { type: 'long' },
+  revenue: { type: 'double' },
+  quantity: { type: 'long' },
+  price_cents_sum: { type: 'long' },
+  avg_price: { type: 'double' },
+  unique_users: { type: 'long' },
+  status: keyword,
+  final_count: { type: 'long' },
+  late_events: { type: 'long' },
+  computed_at: date,
+  max_indexed_at: date,
+});
 
 /** One record per window, written once (op_type create) when the window first becomes final. */
-export const finalsMapping: MappingTypeMapping = {
-  dynamic: 'strict',
-  properties: {
-    window_start: date,
-    finalized_at: date,
-    counts: { type: 'object', enabled: false },
-  },
-};
+export const finalsMapping = strict({
+  window_start: date,
+  finalized_at: date,
+  counts: { type: 'object', enabled: false },
+});
 
 const singleNodeSettings = { number_of_shards: 1, number_of_replicas: 0 };
 
@@ -115,21 +109,20 @@ export async function ensureIndices(client: Client, names: IndexNames): Promise<
   await client.cluster.health({ index: specs.map(([i]) => i), wait_for_status: 'yellow', timeout: '30s' });
 }
 
+/**
+ * Whether an Elasticsearch status, of a response or of one bulk or multi-search item, says
+ * "not now": 429 (overloaded, rejected execution) or a 5xx (unavailable shards, timeouts).
+ */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
 /** Connection trouble, timeouts, overload and server errors: worth retrying later. */
 export function isTransientEsError(error: unknown): boolean {
   if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError || error instanceof errors.NoLivingConnectionsError) {
     return true;
   }
-  if (error instanceof errors.ResponseError) {
-    const status = error.statusCode ?? 0;
-    return status === 429 || status >= 500;
-  }
-  return false;
-}
-
-/** Bulk item statuses worth retrying: overload, unavailable shards, timeouts. */
-export function isRetryableItemStatus(status: number): boolean {
-  return status === 429 || status >= 500;
+  return error instanceof errors.ResponseError && isRetryableStatus(error.statusCode ?? 0);
 }
 
 /** The Elasticsearch client of a function, from its config. */

@@ -197,3 +197,8 @@ export function producerFor(
     onSendDuration: (s) => metrics.kafkaProduceDuration.observe(s),
   });
 }
+
+/** The Kafka admin of a function that only reads Kafka (consumer lag); none without brokers. */
+export function adminFor(name: string, config: { KAFKA_BROKERS?: string | undefined }): Admin | undefined {
+  return config.KAFKA_BROKERS ? createKafka({ brokers: brokersOf(config.KAFKA_BROKERS), clientId: name }).admin() : undefined;
+}

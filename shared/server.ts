@@ -2,20 +2,22 @@
  * The CloudEvents shell every function runs in: a Fastify app that accepts binary and
  * structured CloudEvents 1.0 on `POST /`, validates attributes and `data`, routes by type,
  * and maps every failure to an answer a Knative dispatcher acts on correctly:
- * 400 (dead-letter, no retry), 413, 415, 503 (retry with back-off). It also serves the
- * health probes and Prometheus metrics. `listen` lives in each function's main.ts.
+ * 400 (dead-letter, no retry), 413, 415, 503 (retry with back-off). Health probes, metrics
+ * and the graceful close come from the base it stands on (http-app.ts). `listen` lives in
+ * shared/main.ts.
  */
 import { CloudEvent, HTTP, ValidationError, type CloudEventV1 } from 'cloudevents';
 // The Elasticsearch client's error classes, from the small module that defines them: the
 // whole client (HTTP stack, Arrow, OpenTelemetry) would otherwise ride along in the bundle of
 // every function, also those that never talk to Elasticsearch.
 import * as esErrors from '@elastic/transport/errors';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 // kafkajs spreads its error classes into module.exports, which Node's ESM loader cannot see
 // as named exports: take them from the default export.
 import kafkajs from 'kafkajs';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { ErrorCode, PipelineError, badEvent, downstreamUnavailable } from './errors.ts';
+import { createHttpApp, type HttpAppOptions } from './http-app.ts';
 import type { Metrics } from './metrics.ts';
 import { toIssues, validator, type Validator } from './validation.ts';
 
@@ -40,16 +42,14 @@ export function route<S extends TSchema>(r: EventRoute<S>): EventRoute<S> {
   return r;
 }
 
-export interface ShellOptions {
-  name: string;
+export interface ShellOptions extends Omit<HttpAppOptions, 'registry'> {
   routes: EventRoute<TSchema>[];
   metrics: Metrics;
-  bodyLimit?: number;
-  logLevel?: string;
-  /** Extra readiness condition (dependencies connected, etc.). */
-  ready?: () => boolean;
-  /** Runs after in-flight requests drained: flush batches, close clients. */
-  onClose?: () => Promise<void>;
+}
+
+/** The shell options a function takes from its common configuration. */
+export function shellOptionsOf(name: string, config: { BODY_LIMIT_BYTES: number; LOG_LEVEL: string }, metrics: Metrics) {
+  return { name, metrics, bodyLimit: config.BODY_LIMIT_BYTES, logLevel: config.LOG_LEVEL };
 }
 
 const REQUIRED_ATTRIBUTES = ['specversion', 'id', 'source', 'type'] as const;
@@ -57,13 +57,7 @@ const isTime = validator({ type: 'string', format: 'date-time' } as unknown as T
 
 export function createCloudEventServer(options: ShellOptions): FastifyInstance {
   const { metrics } = options;
-  const app = Fastify({
-    bodyLimit: options.bodyLimit ?? 262_144,
-    logger: { level: options.logLevel ?? 'info', base: { function: options.name } },
-    logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
-  });
+  const { app, closing } = createHttpApp({ ...options, registry: metrics.registry });
 
   const byType = new Map<string, { route: EventRoute<TSchema>; check: Validator<unknown> }>();
   for (const r of options.routes) {
@@ -71,10 +65,6 @@ export function createCloudEventServer(options: ShellOptions): FastifyInstance {
     for (const type of r.types) byType.set(type, { route: r, check });
   }
   const acceptedTypes = [...byType.keys()];
-
-  const closing = new AbortController();
-  app.addHook('preClose', async () => closing.abort());
-  if (options.onClose) app.addHook('onClose', options.onClose);
 
   // Structured events are parsed by the SDK from the raw string; every other content type
   // (binary events may carry any, or none) arrives as a string too.
@@ -104,7 +94,7 @@ export function createCloudEventServer(options: ShellOptions): FastifyInstance {
       if (!target.check(data)) {
         throw badEvent(ErrorCode.invalidData, `data does not match the schema of ${event.type}`, target.check.issues(data));
       }
-      const result = await target.route.handle(data, event, { log: request.log, signal: closing.signal });
+      const result = await target.route.handle(data, event, { log: request.log, signal: closing });
       metrics.eventsIn.inc({ type, outcome: 'ok' });
       metrics.handlerDuration.observe({ type, status: '200' }, (performance.now() - started) / 1000);
       return reply.code(200).send(result ?? { ok: true });
@@ -115,17 +105,6 @@ export function createCloudEventServer(options: ShellOptions): FastifyInstance {
       throw error;
     }
   });
-
-  app.get('/health/liveness', async () => ({ status: 'alive' }));
-  app.get('/health/readiness', async (_request, reply) => {
-    const ready = !closing.signal.aborted && (options.ready?.() ?? true);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
-  });
-  app.get('/metrics', async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
-
   return app;
 }
 

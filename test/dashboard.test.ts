@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { pageScript, renderPage } from '../dashboard/page.ts';
+import { renderPage } from '../dashboard/page.ts';
+import { pageScript } from '../dashboard/script.ts';
 import { healthStatus, orderedNames, rangeOf, summaryOf, summaryRequest } from '../dashboard/summary.ts';
 import { formatAge, formatCents, formatCount, formatPercent, niceScale, stack } from '../dashboard/view.ts';
 

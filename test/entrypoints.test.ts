@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../cli/manifests.ts';
+import { repoRoot } from '../cli/manifests/index.ts';
 
 const dir = join(repoRoot, '.run', 'entrypoints');
 mkdirSync(dir, { recursive: true });

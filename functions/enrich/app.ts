@@ -11,7 +11,7 @@ import { commonConfig, kafkaConfig, latenessConfig, topicConfig } from '../../sh
 import { toKafkaRecord, type EventProducer } from '../../shared/kafka.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { RawEventSchema } from '../../shared/schemas.ts';
-import { createCloudEventServer, route } from '../../shared/server.ts';
+import { createCloudEventServer, route, shellOptionsOf } from '../../shared/server.ts';
 import { assertNotFromTheFuture, enrichEvent } from './enrich.ts';
 
 export const configSchema = { ...commonConfig, ...kafkaConfig, ...topicConfig, ...latenessConfig };
@@ -28,10 +28,7 @@ export function build(config: Config, deps: Deps): FastifyInstance {
   const latenessMs = config.ALLOWED_LATENESS_SECONDS * 1000;
 
   return createCloudEventServer({
-    name: 'enrich',
-    metrics: deps.metrics,
-    bodyLimit: config.BODY_LIMIT_BYTES,
-    logLevel: config.LOG_LEVEL,
+    ...shellOptionsOf('enrich', config, deps.metrics),
     onClose: () => deps.producer.close(),
     routes: [
       route({

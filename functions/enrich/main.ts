@@ -1,12 +1,5 @@
-import { loadConfig } from '../../shared/config.ts';
 import { producerFor } from '../../shared/kafka.ts';
-import { serve, start } from '../../shared/main.ts';
-import { createMetrics } from '../../shared/metrics.ts';
+import { runFunction } from '../../shared/main.ts';
 import { build, configSchema } from './app.ts';
 
-start(async () => {
-  const config = loadConfig(configSchema);
-  const metrics = createMetrics({ function: 'enrich', revision: config.K_REVISION, pod: config.POD_NAME });
-  const producer = producerFor('enrich', config, metrics);
-  await serve(build(config, { producer, metrics }), config);
-});
+runFunction('enrich', configSchema, (config, metrics) => build(config, { producer: producerFor('enrich', config, metrics), metrics }));

@@ -13,7 +13,7 @@ import { downstreamUnavailable } from '../../shared/errors.ts';
 import { toKafkaRecord, type EventProducer } from '../../shared/kafka.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { GenerateRequestSchema, PingSchema, type RawEvent } from '../../shared/schemas.ts';
-import { createCloudEventServer, route } from '../../shared/server.ts';
+import { createCloudEventServer, route, shellOptionsOf } from '../../shared/server.ts';
 import { eventTimeMs, generateEvents, planFromRequest, planFromTick, type GenerationPlan } from './generate.ts';
 
 export const configSchema = { ...commonConfig, ...kafkaConfig, ...topicConfig };
@@ -64,10 +64,7 @@ export function build(config: Config, deps: Deps): FastifyInstance {
   }
 
   return createCloudEventServer({
-    name: 'generate',
-    metrics: deps.metrics,
-    bodyLimit: config.BODY_LIMIT_BYTES,
-    logLevel: config.LOG_LEVEL,
+    ...shellOptionsOf('generate', config, deps.metrics),
     onClose: () => deps.producer.close(),
     routes: [
       route({

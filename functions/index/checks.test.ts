@@ -6,20 +6,10 @@ import { PipelineError } from '../../shared/errors.ts';
 import { EVENT_TYPES, EnrichedEventSchema, type EnrichedEvent, type RawEvent } from '../../shared/schemas.ts';
 import { validator } from '../../shared/validation.ts';
 import { enrichEvent } from '../enrich/enrich.ts';
+import { rawEvent } from '../../test/helpers.ts';
 import { assertDerivedFieldsAgree } from './checks.ts';
 
-const raw: RawEvent = {
-  event_id: '00000000-0000-4000-8000-000000000001',
-  timestamp: '2024-05-01T12:34:56.789Z',
-  user_id: 1234,
-  session_id: 23456,
-  event_type: 'purchase',
-  product_id: 123,
-  price: 19.99,
-  quantity: 3,
-  region: 'EU',
-  device: 'mobile',
-};
+const raw = rawEvent({ timestamp: '2024-05-01T12:34:56.789Z' });
 const NOW = Date.parse('2024-05-01T12:35:00.000Z');
 const good = enrichEvent(raw, NOW);
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TouchDebouncer, TrailingNotices } from './touches.ts';
+import { TouchDebouncer, TrailingNotices, WindowNotices } from './touches.ts';
 
 const PERIOD = 500;
 const W1 = '2024-05-01T12:34:00.000Z';
@@ -195,5 +195,81 @@ describe('TrailingNotices', () => {
     expect(sent).toEqual([W1]);
     await notices.flush();
     expect(sent).toEqual([W1]);
+  });
+});
+
+describe('WindowNotices', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function notices(fail: (window: string) => boolean = () => false) {
+    const sent: { window: string; atMs: number }[] = [];
+    let counted = 0;
+    const n = new WindowNotices({
+      send: async (window) => {
+        if (fail(window)) throw new Error('broker down');
+        sent.push({ window, atMs: Date.now() });
+      },
+      periodMs: PERIOD,
+      now: Date.now,
+      onSent: () => counted++,
+    });
+    return { n, sent, counted: () => counted };
+  }
+
+  it('sends a leading notice before touched() resolves, and one trailing notice when the period is over', async () => {
+    const { n, sent, counted } = notices();
+    await n.touched([W1, W1]);
+    expect(sent).toEqual([{ window: W1, atMs: 0 }]);
+    vi.setSystemTime(100);
+    await n.touched([W1]);
+    await n.touched([W1]);
+    expect(sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(PERIOD);
+    expect(sent).toEqual([
+      { window: W1, atMs: 0 },
+      { window: W1, atMs: PERIOD },
+    ]);
+    expect(counted()).toBe(1);
+  });
+
+  it('rejects when a leading notice could not be produced, and the next touch sends again', async () => {
+    let down = true;
+    const { n, sent } = notices(() => down);
+    await expect(n.touched([W1])).rejects.toThrow('broker down');
+    down = false;
+    vi.setSystemTime(10);
+    await n.touched([W1]);
+    expect(sent).toEqual([{ window: W1, atMs: 10 }]);
+  });
+
+  it('a trailing notice that fails makes the next touch send at once', async () => {
+    let down = false;
+    const { n, sent } = notices(() => down);
+    await n.touched([W1]);
+    vi.setSystemTime(100);
+    await n.touched([W1]);
+    down = true;
+    await vi.advanceTimersByTimeAsync(PERIOD);
+    down = false;
+    // Inside the period the failed trailing notice would have started: sent at once all the same.
+    await n.touched([W1]);
+    expect(sent.map((s) => s.atMs)).toEqual([0, 100 + PERIOD]);
+  });
+
+  it('flush sends the pending trailing notices now', async () => {
+    const { n, sent } = notices();
+    await n.touched([W1, W2]);
+    vi.setSystemTime(100);
+    await n.touched([W1, W2]);
+    await n.flush();
+    expect(sent.map((s) => `${s.window}@${s.atMs}`)).toEqual([`${W1}@0`, `${W2}@0`, `${W1}@100`, `${W2}@100`]);
+    await vi.advanceTimersByTimeAsync(10 * PERIOD);
+    expect(sent).toHaveLength(4);
   });
 });

@@ -85,3 +85,53 @@ export class TrailingNotices {
     await Promise.all(windows.map((window) => this.send(window)));
   }
 }
+
+export interface WindowNoticeOptions {
+  /** Produces the "window touched" notice of a window. */
+  send: (window: string) => Promise<void>;
+  periodMs: number;
+  now: () => number;
+  /** Called for each leading notice produced. */
+  onSent?: () => void;
+}
+
+/**
+ * The notices of the windows a flush touched: the leading ones are produced before the
+ * flush's requests are answered, the trailing ones once their period is over. A notice
+ * that could not be produced makes the next touch of its window send again.
+ */
+export class WindowNotices {
+  readonly #debouncer: TouchDebouncer;
+  readonly #trailing: TrailingNotices;
+
+  constructor(private readonly o: WindowNoticeOptions) {
+    this.#debouncer = new TouchDebouncer(o.periodMs);
+    // A trailing notice answers no request: when it fails, the next touch sends again.
+    this.#trailing = new TrailingNotices(async (window) => {
+      this.#debouncer.sentTrailing(window, o.now());
+      await o.send(window).catch(() => this.#debouncer.failed(window));
+    });
+  }
+
+  /** Resolves once every leading notice is produced; rejects if one could not be. */
+  async touched(windows: string[]): Promise<void> {
+    const decision = this.#debouncer.decide(windows, this.o.now());
+    for (const { window, delayMs } of decision.later) this.#trailing.schedule(window, delayMs);
+    await Promise.all(
+      decision.now.map((window) =>
+        this.o.send(window).then(
+          () => this.o.onSent?.(),
+          (error: unknown) => {
+            this.#debouncer.failed(window);
+            throw error;
+          },
+        ),
+      ),
+    );
+  }
+
+  /** Sends every pending trailing notice now (at close). */
+  flush(): Promise<void> {
+    return this.#trailing.flush();
+  }
+}
