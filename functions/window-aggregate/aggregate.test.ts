@@ -2,16 +2,15 @@ import { describe, expect, it } from 'vitest';
 import {
   CELLS,
   MAX_DISTINCT_USERS,
-  Watermark,
   aggregateDocId,
   aggregateDocs,
   cellKey,
   cellsOf,
   finalCountsOf,
   windowCellSearches,
-  type CellResponse,
   windowsToRecompute,
   type Cell,
+  type CellResponse,
 } from './aggregate.ts';
 
 const WINDOW = Date.parse('2024-05-01T12:34:00.000Z');
@@ -19,33 +18,28 @@ const WINDOW_ISO = '2024-05-01T12:34:00.000Z';
 const INDEXED_AT = Date.parse('2024-05-01T12:35:01.250Z');
 const COMPUTED_AT = Date.parse('2024-05-01T12:35:30.000Z');
 
+/** One cell's filtered search answer, as Elasticsearch gives it: sums as floats, users counted. */
+function answer(count: number, sums: { revenue: number; quantity: number; price: number }, maxIndexedAt: number | null, users: number): CellResponse {
+  return {
+    hits: { total: { value: count } },
+    aggregations: {
+      revenue_cents: { value: sums.revenue },
+      quantity: { value: sums.quantity },
+      price_cents: { value: sums.price },
+      max_indexed_at: { value: maxIndexedAt },
+      users: { sum_other_doc_count: 0 },
+      unique_users: { count: users },
+    },
+  };
+}
+
 /** The filtered `_msearch` answer: one response per possible cell, in CELLS order. */
 function responses(): CellResponse[] {
   const empty: CellResponse = { hits: { total: { value: 0 } } };
   const all: CellResponse[] = CELLS.map(() => empty);
   const at = (type: string, region: string) => CELLS.findIndex((c) => c.event_type === type && c.region === region);
-  all[at('purchase', 'EU')] = {
-    hits: { total: { value: 3 } },
-    aggregations: {
-      revenue_cents: { value: 5997.000000001 },
-      quantity: { value: 7 },
-      price_cents: { value: 5997 },
-      max_indexed_at: { value: INDEXED_AT },
-      users: { sum_other_doc_count: 0 },
-      unique_users: { count: 2 },
-    },
-  };
-  all[at('view', 'US')] = {
-    hits: { total: { value: 4 } },
-    aggregations: {
-      revenue_cents: { value: 0 },
-      quantity: { value: 9 },
-      price_cents: { value: 10_000 },
-      max_indexed_at: { value: null },
-      users: { sum_other_doc_count: 0 },
-      unique_users: { count: 4 },
-    },
-  };
+  all[at('purchase', 'EU')] = answer(3, { revenue: 5997.000000001, quantity: 7, price: 5997 }, INDEXED_AT, 2);
+  all[at('view', 'US')] = answer(4, { revenue: 0, quantity: 9, price: 10_000 }, null, 4);
   return all;
 }
 
@@ -182,32 +176,6 @@ describe('aggregateDocs', () => {
     expect(docs.map(aggregateDocId)).toEqual(again.map(aggregateDocId));
     expect(new Set(docs.map(aggregateDocId)).size).toBe(2);
     expect(aggregateDocId(docs[0]!)).toContain(WINDOW_ISO);
-  });
-});
-
-describe('Watermark', () => {
-  it('starts unknown and ignores an unknown candidate', () => {
-    const w = new Watermark();
-    expect(w.value).toBeUndefined();
-    expect(w.advance(undefined, false)).toBeUndefined();
-  });
-
-  it('does not move while held', () => {
-    const w = new Watermark();
-    expect(w.advance(1000, true)).toBeUndefined();
-    expect(w.advance(1000, false)).toBe(1000);
-    expect(w.advance(5000, true)).toBe(1000);
-    expect(w.value).toBe(1000);
-  });
-
-  it('only moves forward', () => {
-    const w = new Watermark();
-    w.advance(1000, false);
-    expect(w.advance(500, false)).toBe(1000);
-    expect(w.advance(undefined, false)).toBe(1000);
-    expect(w.advance(1000, false)).toBe(1000);
-    expect(w.advance(1001, false)).toBe(1001);
-    expect(w.value).toBe(1001);
   });
 });
 

@@ -1,13 +1,13 @@
 /**
  * Window aggregation, pure parts: the aggregation query, turning its answer into one
- * document per (window, event_type, region), the watermark and the finalize tick's
- * choice of windows to recompute. No I/O here.
+ * document per (window, event_type, region), and the finalize tick's choice of windows to
+ * recompute. No I/O here.
  */
 import type { estypes } from '@elastic/elasticsearch';
-import { isRetryableItemStatus } from '../../shared/elasticsearch.ts';
+import { isRetryableStatus } from '../../shared/elasticsearch.ts';
 import { downstreamUnavailable } from '../../shared/errors.ts';
 import { EVENT_TYPES, REGIONS } from '../../shared/schemas.ts';
-import { aggregateId, windowEndOf } from '../../shared/window.ts';
+import { aggregateId, isWindowFinal, windowEndOf } from '../../shared/window.ts';
 
 export interface Cell {
   event_type: string;
@@ -106,7 +106,7 @@ export function cellsOf(responses: CellResponse[]): Cell[] {
   responses.forEach((r, i) => {
     if (r.error) {
       const reason = `${r.error.type ?? ''} ${r.error.reason ?? ''}`.trim();
-      if (r.status !== undefined && isRetryableItemStatus(r.status)) throw downstreamUnavailable('Elasticsearch could not run the window aggregation', reason);
+      if (r.status !== undefined && isRetryableStatus(r.status)) throw downstreamUnavailable('Elasticsearch could not run the window aggregation', reason);
       throw new Error(`window aggregation failed: ${reason}`);
     }
     const count = r.hits?.total?.value ?? 0;
@@ -172,24 +172,6 @@ export function aggregateDocId(doc: Pick<AggregateDoc, 'window_start' | 'event_t
   return aggregateId(doc.window_start, doc.event_type, doc.region);
 }
 
-/**
- * The watermark only moves forward, and not at all while upstream consumer groups have
- * lag: a backlog or a cold start is not lateness.
- */
-export class Watermark {
-  #value: number | undefined;
-
-  get value(): number | undefined {
-    return this.#value;
-  }
-
-  /** Offers a new candidate; ignored while `held` or when it would move backwards. */
-  advance(candidateMs: number | undefined, held: boolean): number | undefined {
-    if (!held && candidateMs !== undefined && (this.#value === undefined || candidateMs > this.#value)) this.#value = candidateMs;
-    return this.#value;
-  }
-}
-
 export interface WindowState {
   windowStartMs: number;
   /** Newest indexed_at of the window's events. */
@@ -209,7 +191,7 @@ export function windowsToRecompute(states: WindowState[], watermarkMs: number | 
     .filter((s) => {
       if (s.minComputedAtMs === undefined) return true;
       if (s.maxIndexedAtMs > s.minComputedAtMs) return true;
-      return s.anyOpen === true && watermarkMs !== undefined && windowEndOf(s.windowStartMs) <= watermarkMs;
+      return s.anyOpen === true && isWindowFinal(s.windowStartMs, watermarkMs);
     })
     .map((s) => s.windowStartMs)
     .sort((a, b) => a - b);

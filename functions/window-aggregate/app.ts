@@ -12,8 +12,10 @@ import { commonConfig, elasticsearchConfig, latenessConfig } from '../../shared/
 import { parseGroupTopics } from '../../shared/lag.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { PingSchema, WindowTouchedSchema } from '../../shared/schemas.ts';
-import { createCloudEventServer, route } from '../../shared/server.ts';
-import { WindowAggregator } from './aggregator.ts';
+import { createCloudEventServer, route, shellOptionsOf } from '../../shared/server.ts';
+import { WindowAggregator } from './recompute.ts';
+import { elasticsearchStore, type WindowStore } from './store.ts';
+import { UpstreamLag, kafkaBacklog } from './upstream-lag.ts';
 
 export const configSchema = {
   ...commonConfig,
@@ -35,31 +37,27 @@ export interface Deps {
   admin?: Admin | undefined;
   metrics: Metrics;
   now?: () => number;
+  /** Where windows are read and written; Elasticsearch through `es` unless given. */
+  store?: WindowStore;
 }
 
 export function build(config: Config, deps: Deps): FastifyInstance {
   const upstream = parseGroupTopics(config.UPSTREAM_CONSUMER_GROUPS);
   if (upstream.length > 0 && !deps.admin) throw new Error('UPSTREAM_CONSUMER_GROUPS is set but there is no Kafka admin (set KAFKA_BROKERS)');
+  const now = deps.now ?? Date.now;
+  const lag = new UpstreamLag({ read: kafkaBacklog(deps.admin, upstream), cacheMs: config.LAG_CACHE_MS, now });
   const aggregator = new WindowAggregator({
-    es: deps.es,
-    admin: deps.admin,
+    store: deps.store ?? elasticsearchStore(deps.es, { events: config.EVENTS_INDEX, aggregates: config.AGGREGATES_INDEX, finals: config.FINALS_INDEX }),
     metrics: deps.metrics,
-    eventsIndex: config.EVENTS_INDEX,
-    aggregatesIndex: config.AGGREGATES_INDEX,
-    finalsIndex: config.FINALS_INDEX,
+    upstreamBehind: (candidateMs) => lag.behind(candidateMs),
     latenessMs: config.ALLOWED_LATENESS_SECONDS * 1000,
-    upstream,
     refreshMinIntervalMs: config.REFRESH_MIN_INTERVAL_MS,
-    lagCacheMs: config.LAG_CACHE_MS,
     finalizeLookbackMs: config.FINALIZE_LOOKBACK_MINUTES * 60_000,
-    now: deps.now ?? Date.now,
+    now,
   });
 
   return createCloudEventServer({
-    name: 'window-aggregate',
-    metrics: deps.metrics,
-    bodyLimit: config.BODY_LIMIT_BYTES,
-    logLevel: config.LOG_LEVEL,
+    ...shellOptionsOf('window-aggregate', config, deps.metrics),
     async onClose() {
       await deps.admin?.disconnect();
       await deps.es.close();
@@ -70,11 +68,7 @@ export function build(config: Config, deps: Deps): FastifyInstance {
         schema: WindowTouchedSchema,
         handle: (data, event) => aggregator.recompute(Date.parse(data.window_start), 'touched', event.time ? Date.parse(event.time) : undefined),
       }),
-      route({
-        types: [CeType.ping],
-        schema: PingSchema,
-        handle: () => aggregator.finalizeTick(),
-      }),
+      route({ types: [CeType.ping], schema: PingSchema, handle: () => aggregator.finalizeTick() }),
     ],
   });
 }
