@@ -9,8 +9,10 @@
  *   BENCH_ROUNDS=5 make bench          more rounds per row (default 3)
  */
 import { resolve } from 'node:path';
+import { Type } from '@sinclair/typebox';
 import { setupPlatform } from '../cli/setup.ts';
 import { type LocalPlatform, infra } from '../cli/local-platform.ts';
+import { commandSettings } from '../cli/settings.ts';
 import { type BenchRow, contextFor } from './lib/context.ts';
 import { agent } from './lib/measure.ts';
 import { type RowResult, markdown, machine, writeResults } from './lib/report.ts';
@@ -25,15 +27,19 @@ import { drainRow } from './rows/drain.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const ROWS: BenchRow[] = [shellRow, enrichRow, indexRow, generateRow, pipelineRow, coldStartRow, scalingRow, drainRow];
-const wanted = process.env['BENCH_ROWS']?.split(',').map((s) => s.trim()).filter(Boolean);
-const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS must be a whole number ≥ 1, got ${process.env['BENCH_ROUNDS']}`);
+const config = commandSettings({
+  // Row ids, comma-separated; unset: every row.
+  BENCH_ROWS: Type.Optional(Type.String()),
+  BENCH_ROUNDS: Type.Integer({ minimum: 1, default: 3 }),
+});
+const wanted = config.BENCH_ROWS?.split(',').map((s) => s.trim()).filter(Boolean);
+const rounds = config.BENCH_ROUNDS;
 const platform: LocalPlatform = { kafkaPort: 25092, esPort: 25200, runDir: '.run/bench-infra' };
 const log = (m: string) => console.log(`  ${new Date().toISOString().slice(11, 19)} ${m}`);
 
 async function main(): Promise<void> {
   const selected = ROWS.filter((r) => !wanted || r.ids.some((id) => wanted.includes(id)));
-  if (selected.length === 0) throw new Error(`BENCH_ROWS=${process.env['BENCH_ROWS']} names no row (rows: ${ROWS.flatMap((r) => r.ids).join(', ')})`);
+  if (selected.length === 0) throw new Error(`BENCH_ROWS=${config.BENCH_ROWS} names no row (rows: ${ROWS.flatMap((r) => r.ids).join(', ')})`);
   if (!infra('start', platform)) throw new Error('could not start Kafka and Elasticsearch');
   const results: RowResult[] = [];
   try {

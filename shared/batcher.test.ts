@@ -1,17 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MicroBatcher, type FlushFn, type Outcome } from './batcher.ts';
+import { type BatcherOptions, MicroBatcher, type FlushFn, type Outcome } from './batcher.ts';
 import { fixedLimit } from './concurrency.ts';
-
-/** A promise whose settlement the test controls. */
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { type Deferred, deferred } from '../test/helpers.ts';
 
 /** A flush function that records every batch and answers each item with `ok(item * 10)`. */
 function recordingFlush(): { fn: FlushFn<number, number>; batches: number[][] } {
@@ -23,16 +13,18 @@ function recordingFlush(): { fn: FlushFn<number, number>; batches: number[][] } 
   return { fn, batches };
 }
 
-/** A flush function whose first batch stays in flight until `gate` is resolved. */
-function firstBatchHeld(): { fn: FlushFn<number, number>; batches: number[][]; gate: ReturnType<typeof deferred<void>> } {
+/** A batcher whose first batch, [1], is out and stays in flight until `gate` is resolved. */
+async function firstBatchOut(options: BatcherOptions): Promise<{ batcher: MicroBatcher<number, number>; batches: number[][]; gate: Deferred<void> }> {
   const gate = deferred<void>();
   const batches: number[][] = [];
-  const fn: FlushFn<number, number> = async (items) => {
+  const batcher = new MicroBatcher<number, number>(async (items) => {
     batches.push([...items]);
     if (batches.length === 1) await gate.promise;
     return items.map((i) => ({ ok: true, value: i }));
-  };
-  return { fn, batches, gate };
+  }, options);
+  void batcher.add(1);
+  await vi.advanceTimersByTimeAsync(0);
+  return { batcher, batches, gate };
 }
 
 /** Lets queued promise callbacks run without moving (fake) time. */
@@ -71,10 +63,7 @@ describe('MicroBatcher', () => {
   });
 
   it('while a batch is in flight, gathers the next one until it settles (no fewer-than-maxItems flush before that)', async () => {
-    const { fn, batches, gate } = firstBatchHeld();
-    const batcher = new MicroBatcher(fn, { maxItems: 10, maxWaitMs: 1000 });
-    void batcher.add(1);
-    await vi.advanceTimersByTimeAsync(0);
+    const { batcher, batches, gate } = await firstBatchOut({ maxItems: 10, maxWaitMs: 1000 });
     void batcher.add(2);
     void batcher.add(3);
     await vi.advanceTimersByTimeAsync(500);
@@ -85,10 +74,7 @@ describe('MicroBatcher', () => {
   });
 
   it('flushes at maxWaitMs even while an earlier batch is still in flight', async () => {
-    const { fn, batches, gate } = firstBatchHeld();
-    const batcher = new MicroBatcher(fn, { maxItems: 10, maxWaitMs: 20 });
-    void batcher.add(1);
-    await vi.advanceTimersByTimeAsync(0);
+    const { batcher, batches, gate } = await firstBatchOut({ maxItems: 10, maxWaitMs: 20 });
     void batcher.add(2);
     await vi.advanceTimersByTimeAsync(19);
     expect(batches).toEqual([[1]]);
@@ -272,7 +258,7 @@ describe('MicroBatcher backpressure', () => {
   /** A flush function whose batches stay in flight until the test releases them, oldest first. */
   function heldFlush() {
     const batches: number[][] = [];
-    const gates: ReturnType<typeof deferred<void>>[] = [];
+    const gates: Deferred<void>[] = [];
     const fn: FlushFn<number, number> = async (items) => {
       batches.push([...items]);
       const gate = deferred<void>();

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AdaptiveLimit } from './concurrency.ts';
 
@@ -15,18 +16,32 @@ describe('AdaptiveLimit', () => {
 
   it('halves on an overloaded or slow batch, never below min, and starts counting good batches again', () => {
     const l = new AdaptiveLimit({ initial: 4, min: 1, max: 8, slowMs: 100 });
-    l.record(10, true);
-    expect(l.limit).toBe(2);
-    l.record(101, false);
-    expect(l.limit).toBe(1);
-    l.record(500, false);
-    expect(l.limit).toBe(1);
-    l.record(100, false);
-    expect(l.limit).toBe(2);
-    l.record(10, false);
-    expect(l.limit).toBe(2);
-    l.record(10, false);
-    expect(l.limit).toBe(3);
+    const batches: [latencyMs: number, overloaded: boolean][] = [[10, true], [101, false], [500, false], [100, false], [10, false], [10, false]];
+    const after = batches.map(([latencyMs, overloaded]) => {
+      l.record(latencyMs, overloaded);
+      return l.limit;
+    });
+    // Overloaded: 4 → 2; slower than 100 ms: → 1, and not below; 100 ms is not slow: 1 good → 2; 2 more → 3.
+    expect(after).toEqual([2, 1, 1, 2, 2, 3]);
+  });
+
+  it('stays between min and max whatever the batches say (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 0, max: 10 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 300 }), fc.boolean()), { maxLength: 100 }),
+        (min, span, batches) => {
+          const l = new AdaptiveLimit({ initial: min + span, min, max: min + span, slowMs: 100 });
+          for (const [latencyMs, overloaded] of batches) {
+            l.record(latencyMs, overloaded);
+            expect(l.limit).toBeGreaterThanOrEqual(min);
+            expect(l.limit).toBeLessThanOrEqual(min + span);
+            expect(Number.isInteger(l.limit)).toBe(true);
+          }
+        },
+      ),
+    );
   });
 
   it.each([

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { brokersOf, commonConfig, elasticsearchConfig, kafkaConfig, latenessConfig, loadConfig, topicConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
+import { thrownBy } from '../test/helpers.ts';
 
-/** The ConfigError thrown by `fn`; fails the test if it throws anything else or nothing. */
-function configErrorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
+const configErrorOf = (fn: () => unknown) => thrownBy(ConfigError, fn);
 
 describe('loadConfig', () => {
   it('applies every default when nothing is set', () => {

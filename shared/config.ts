@@ -6,6 +6,7 @@
 import Ajv from 'ajv';
 import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
 import { ConfigError } from './errors.ts';
+import { PIPELINE_NAMES } from './topology.ts';
 
 const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
 
@@ -53,16 +54,22 @@ export const elasticsearchConfig = {
   ELASTICSEARCH_USERNAME: Type.Optional(Type.String()),
   ELASTICSEARCH_PASSWORD: Type.Optional(Type.String()),
   ELASTICSEARCH_TIMEOUT_MS: Positive(10_000),
-  EVENTS_INDEX: Type.String({ minLength: 1, default: 'events' }),
-  AGGREGATES_INDEX: Type.String({ minLength: 1, default: 'events-aggregated' }),
-  FINALS_INDEX: Type.String({ minLength: 1, default: 'window-finals' }),
+  EVENTS_INDEX: Type.String({ minLength: 1, default: PIPELINE_NAMES.EVENTS_INDEX }),
+  AGGREGATES_INDEX: Type.String({ minLength: 1, default: PIPELINE_NAMES.AGGREGATES_INDEX }),
+  FINALS_INDEX: Type.String({ minLength: 1, default: PIPELINE_NAMES.FINALS_INDEX }),
+} satisfies TProperties;
+
+/** How the bulk writer of `events` treats items Elasticsearch refused for overload. */
+export const bulkRetryConfig = {
+  /** Retries of refused bulk items before the batch answers 503 (the source then retries it). */
+  ES_ITEM_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
 } satisfies TProperties;
 
 export const topicConfig = {
-  TOPIC_RAW: Type.String({ minLength: 1, default: 'data-stream' }),
-  TOPIC_ENRICHED: Type.String({ minLength: 1, default: 'events-enriched' }),
-  TOPIC_WINDOWS: Type.String({ minLength: 1, default: 'windows' }),
-  TOPIC_DEAD_LETTERS: Type.String({ minLength: 1, default: 'dead-letters' }),
+  TOPIC_RAW: Type.String({ minLength: 1, default: PIPELINE_NAMES.TOPIC_RAW }),
+  TOPIC_ENRICHED: Type.String({ minLength: 1, default: PIPELINE_NAMES.TOPIC_ENRICHED }),
+  TOPIC_WINDOWS: Type.String({ minLength: 1, default: PIPELINE_NAMES.TOPIC_WINDOWS }),
+  TOPIC_DEAD_LETTERS: Type.String({ minLength: 1, default: PIPELINE_NAMES.TOPIC_DEAD_LETTERS }),
 } satisfies TProperties;
 
 export const latenessConfig = {

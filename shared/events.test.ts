@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { CeSource, CeType } from './ce-types.ts';
-import { derivedFieldsOf } from './enrichment.ts';
 import { enrichedEvent, shopEvent, touchedEvent } from './events.ts';
-import { rawEvent } from '../test/helpers.ts';
+import { enrichedRawEvent, rawEvent } from '../test/helpers.ts';
 
 const raw = rawEvent();
 
 describe('the pipeline’s CloudEvents', () => {
   it('carry the event id and event time through generate and enrich', () => {
-    const enriched = { ...raw, ...derivedFieldsOf(raw), enriched_at: '2026-11-24T12:00:11.000Z' };
+    const enriched = enrichedRawEvent();
     for (const [event, type, source] of [
       [shopEvent(raw), CeType.shopEvent, CeSource.generate],
       [enrichedEvent(enriched), CeType.enrichedEvent, CeSource.enrich],

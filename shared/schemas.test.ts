@@ -11,22 +11,12 @@ import {
   type RawEvent,
 } from './schemas.ts';
 import { validator } from './validation.ts';
+import { enrichedRawEvent, rawEvent } from '../test/helpers.ts';
 
 const isRawEvent = validator(RawEventSchema);
 const isGenerateRequest = validator(GenerateRequestSchema);
 
-const valid: RawEvent = {
-  event_id: '0b5e8d8a-3f1c-4e2b-9a7d-6c5b4a3f2e1d',
-  timestamp: '2024-05-01T12:34:56.789Z',
-  user_id: 4242,
-  session_id: 54321,
-  event_type: 'purchase',
-  product_id: 512,
-  price: 19.99,
-  quantity: 3,
-  region: 'EU',
-  device: 'mobile',
-};
+const valid = rawEvent();
 
 function withField(field: string, value: unknown): Record<string, unknown> {
   return { ...valid, [field]: value };
@@ -154,16 +144,7 @@ describe('RawEventSchema', () => {
 });
 
 describe('EnrichedEventSchema', () => {
-  const enriched = {
-    ...valid,
-    price_cents: 1999,
-    revenue_cents: 5997,
-    window_start: '2024-05-01T12:34:00.000Z',
-    category: 'fashion',
-    brand: 'Acme',
-    hour_of_day: 12,
-    enriched_at: '2024-05-01T12:34:57.000Z',
-  };
+  const enriched = enrichedRawEvent();
   const isEnriched = validator(EnrichedEventSchema);
 
   it('accepts an enriched event and rejects a raw one', () => {
@@ -176,7 +157,7 @@ describe('EnrichedEventSchema', () => {
     expect(isEnriched({ ...enriched, revenue_cents: -1 })).toBe(false);
     expect(isEnriched({ ...enriched, price_cents: 19.99 })).toBe(false);
     expect(isEnriched({ ...enriched, hour_of_day: 24 })).toBe(false);
-    expect(isEnriched({ ...enriched, window_start: '2024-05-01T12:34:00Z' })).toBe(false);
+    expect(isEnriched({ ...enriched, window_start: '2026-11-24T12:00:00Z' })).toBe(false);
     expect(isEnriched({ ...enriched, category: '' })).toBe(false);
   });
 });

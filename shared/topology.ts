@@ -22,3 +22,29 @@ export function pipelineTopics(names: {
     { name: names.TOPIC_DEAD_LETTERS, partitions: 1 },
   ];
 }
+
+/** The topic and index names of the pipeline, by the variable that configures each. */
+export const PIPELINE_NAMES = {
+  TOPIC_RAW: 'data-stream',
+  TOPIC_ENRICHED: 'events-enriched',
+  TOPIC_WINDOWS: 'windows',
+  TOPIC_DEAD_LETTERS: 'dead-letters',
+  EVENTS_INDEX: 'events',
+  AGGREGATES_INDEX: 'events-aggregated',
+  FINALS_INDEX: 'window-finals',
+} as const;
+
+export type PipelineNames = Record<keyof typeof PIPELINE_NAMES, string>;
+
+/**
+ * A topic, consumer group or index name of one run: runs that share a Kafka and an
+ * Elasticsearch (test files, bench rounds, `make dev` in tests) each get their own.
+ */
+export function runName(name: string, run: string): string {
+  return `${name}-${run}`;
+}
+
+/** Every topic and index name of the pipeline, of one run. */
+export function runNames(run: string): PipelineNames {
+  return Object.fromEntries(Object.entries(PIPELINE_NAMES).map(([variable, name]) => [variable, runName(name, run)])) as PipelineNames;
+}

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import Ajv from 'ajv';
+import { describe, expect, it, vi } from 'vitest';
 import { Type } from '@sinclair/typebox';
 import { toIssues, validator } from './validation.ts';
 
@@ -34,8 +35,16 @@ describe('validator', () => {
     expect(isPoint.issues('nope')).toEqual([{ path: '/', message: 'must be object' }]);
   });
 
-  it('reuses the compiled schema', () => {
-    expect(validator(Point)({ x: 0, y: 0 })).toBe(true);
+  it('compiles a schema once, however many validators use it', () => {
+    const Size = Type.Object({ bytes: Type.Integer({ minimum: 0 }) });
+    const compile = vi.spyOn(Ajv.prototype, 'compile');
+    try {
+      const [a, b] = [validator(Size), validator(Size)];
+      expect(a({ bytes: 1 }) && b({ bytes: 2 })).toBe(true);
+      expect(compile).toHaveBeenCalledTimes(1);
+    } finally {
+      compile.mockRestore();
+    }
   });
 });
 

@@ -1,14 +1,16 @@
 /** Test plumbing shared by the handler and integration tests: real Kafka and Elasticsearch. */
 import { randomBytes } from 'node:crypto';
 import { CloudEvent, HTTP, type CloudEventV1 } from 'cloudevents';
-import type { InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { KafkaMessage } from 'kafkajs';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { setupPlatform } from '../cli/setup.ts';
 import { createEsClient } from '../shared/elasticsearch.ts';
 import { createKafka } from '../shared/kafka.ts';
-import type { RawEvent } from '../shared/schemas.ts';
+import type { EnrichedEvent, RawEvent } from '../shared/schemas.ts';
+import { runNames } from '../shared/topology.ts';
 import { elasticsearchUrl, kafkaBrokers } from './infra.ts';
 
 /**
@@ -16,24 +18,36 @@ import { elasticsearchUrl, kafkaBrokers } from './infra.ts';
  * never see each other's data on the shared Kafka and Elasticsearch.
  */
 export function isolatedEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const suffix = randomBytes(4).toString('hex');
   return {
     KAFKA_BROKERS: kafkaBrokers,
     ELASTICSEARCH_URL: elasticsearchUrl,
     LOG_LEVEL: 'silent',
-    TOPIC_RAW: `data-stream-${suffix}`,
-    TOPIC_ENRICHED: `events-enriched-${suffix}`,
-    TOPIC_WINDOWS: `windows-${suffix}`,
-    TOPIC_DEAD_LETTERS: `dead-letters-${suffix}`,
-    EVENTS_INDEX: `events-${suffix}`,
-    AGGREGATES_INDEX: `events-aggregated-${suffix}`,
-    FINALS_INDEX: `window-finals-${suffix}`,
+    ...runNames(randomBytes(4).toString('hex')),
     ...extra,
   };
 }
 
 export async function preparePlatform(env: Record<string, string>): Promise<void> {
   await setupPlatform(env);
+}
+
+/**
+ * A function's app on topics and indices of its own, for the tests of the enclosing describe
+ * block: the platform is set up and the app built before them, and the app closed after them.
+ */
+export function appOnOwnPlatform(build: (env: Record<string, string>) => FastifyInstance): { env: Record<string, string>; server: Pick<FastifyInstance, 'inject'> } {
+  const env = isolatedEnv();
+  let app: FastifyInstance | undefined;
+  beforeAll(async () => {
+    await preparePlatform(env);
+    app = build(env);
+  });
+  afterAll(() => app?.close());
+  const inject = (options: InjectOptions | string) => {
+    if (!app) throw new Error('the app is built in beforeAll: inject from a test');
+    return app.inject(options);
+  };
+  return { env, server: { inject } as Pick<FastifyInstance, 'inject'> };
 }
 
 /** Where nothing listens: a downstream that is unreachable. */
@@ -145,6 +159,17 @@ export function shuffled<T>(items: T[], seed: number): T[] {
   return out;
 }
 
+/** What `fn` throws, an instance of `type`; fails the test when it throws something else or nothing. */
+export function thrownBy<E extends Error>(type: abstract new (...args: never[]) => E, fn: () => unknown): E {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(type);
+    return error as E;
+  }
+  throw new Error(`expected a ${type.name}, nothing was thrown`);
+}
+
 /** A valid raw shop event (the README's curl example: product 250 is books/Cyberdyne), with overrides. */
 export function rawEvent(overrides: Partial<RawEvent> = {}): RawEvent {
   return {
@@ -160,4 +185,36 @@ export function rawEvent(overrides: Partial<RawEvent> = {}): RawEvent {
     device: 'tablet',
     ...overrides,
   };
+}
+
+/** rawEvent() as enrich makes it at 2026-11-24T12:00:30Z, with overrides. */
+export function enrichedRawEvent(overrides: Partial<EnrichedEvent> = {}): EnrichedEvent {
+  return {
+    ...rawEvent(),
+    price_cents: 1999,
+    revenue_cents: 5997,
+    window_start: '2026-11-24T12:00:00.000Z',
+    category: 'books',
+    brand: 'Cyberdyne',
+    hour_of_day: 12,
+    enriched_at: '2026-11-24T12:00:30.000Z',
+    ...overrides,
+  };
+}
+
+/** A promise whose settlement the test controls. */
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }

@@ -30,3 +30,10 @@ export function contextFor(root: string, platform: LocalPlatform, rounds: number
   const { kafkaBrokers, elasticsearchUrl } = endpoints(platform);
   return { root, platform, kafkaBrokers, elasticsearchUrl, rounds, basePort: 25500, pids: () => platformPids(platform), log, results: [], wants: (id) => !wanted || wanted.includes(id) };
 }
+
+/** `round` once per round of the run (BENCH_ROUNDS), one after the other. */
+export async function eachRound<R>(ctx: BenchContext, round: (n: number) => Promise<R>): Promise<R[]> {
+  const rounds: R[] = [];
+  for (let n = 0; n < ctx.rounds; n++) rounds.push(await round(n));
+  return rounds;
+}

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { HTTP, type CloudEvent } from 'cloudevents';
 import { build } from 'esbuild';
 import type { BenchContext } from './context.ts';
-import { type HttpBody, medianOf, spawnReady, stats } from './measure.ts';
-import type { Measured } from './report.ts';
+import { CpuMeter, type HttpBody, drive, medianOf, spawnReady, stats } from './measure.ts';
+import type { Measured, RowResult } from './report.ts';
 import { enrichEvent } from '../../functions/enrich/enrich.ts';
 import { generateEvents, planFromRequest } from '../../functions/generate/generate.ts';
 import type { EnrichedEvent, RawEvent } from '../../shared/schemas.ts';
@@ -106,6 +106,37 @@ export async function spawnOnFreePort(args: string[], ports: number[], env: Reco
   throw last;
 }
 
+export type Spawned = Awaited<ReturnType<typeof spawnOnFreePort>>;
+
+/** A function's bundle (dist/<name>/index.mjs), ready on the first free of three ports from basePort + `offset`. */
+export function spawnFunction(ctx: BenchContext, name: string, offset: number, env: Record<string, string>): Promise<Spawned> {
+  return spawnOnFreePort([join(ctx.root, 'dist', name, 'index.mjs')], [0, 1, 2].map((i) => ctx.basePort + offset + i), env);
+}
+
+/** What the rounds of a function's row gather besides their rates: failed requests and the mean batch the function sent. */
+export interface Tally {
+  problems: string[];
+  batchMeans: number[];
+}
+
+/**
+ * One round of `load` through a function at `concurrency`: its rate and CPU per event; the
+ * mean size of the batches it sent to `batcher` (its metrics) and any failures go to `tally`.
+ */
+export async function driveRound(ctx: BenchContext, fn: Spawned, label: string, round: number, load: readonly HttpBody[], concurrency: number, batcher: string, tally: Tally): Promise<Run> {
+  const meter = new CpuMeter(processes(ctx, { function: fn.child.pid }));
+  const before = await batchSizes(fn.port, batcher);
+  meter.start();
+  const result = await drive(fn.port, load, concurrency);
+  const cpu = meter.stop(load.length);
+  const after = await batchSizes(fn.port, batcher);
+  if (round >= 0) tally.batchMeans.push((after.sum - before.sum) / (after.count - before.count));
+  const failed = failures(result.statuses);
+  if (failed) tally.problems.push(`${label} round ${round}: ${failed}`);
+  ctx.log(`${label}${round < 0 ? ' (warm-up)' : ''}: ${thousands(result.perSecond)} events/s`);
+  return { perSecond: result.perSecond, cpu };
+}
+
 /** The processes a row's CPU is counted for: its own, the platform's, and this one (which drives the load). */
 export function processes(ctx: BenchContext, own: Record<string, number | undefined>, self = 'load generator'): () => Record<string, number | undefined> {
   return () => ({ ...own, ...ctx.pids(), [self]: process.pid });
@@ -119,6 +150,18 @@ export interface Run {
 
 export function measured(label: string, runs: Run[], unit = 'events/s'): Measured {
   return { label, value: stats(runs.map((r) => r.perSecond)), unit, cpuPerEvent: medianOf(runs.map((r) => r.cpu)) };
+}
+
+/** Subject and baseline of a row measured in alternating rounds, and the ratio of their medians. */
+export function compared(subject: string, baseline: string, runs: { subject: Run[]; baseline: Run[] }): Pick<RowResult, 'subject' | 'baseline' | 'ratio'> {
+  const s = measured(subject, runs.subject);
+  const b = measured(baseline, runs.baseline);
+  return { subject: s, baseline: b, ratio: s.value.median / b.value.median };
+}
+
+/** A target of at least `min`× the baseline, met only when no request failed. */
+export function atLeast(min: number, ratio: number, problems: string[]): RowResult['target'] {
+  return { text: `≥ ${min.toFixed(2)}×`, met: ratio >= min && problems.length === 0 };
 }
 
 /** Requests answered other than 2xx, as "N × status" (empty when all succeeded). */

@@ -110,19 +110,31 @@ export function post(port: number, message: HttpBody, path = '/'): Promise<numbe
   });
 }
 
-/** Posts every message with `concurrency` in flight to 127.0.0.1:port; statuses counted, events/s over the whole run. */
-export async function drive(port: number, messages: readonly HttpBody[], concurrency: number): Promise<{ perSecond: number; seconds: number; statuses: Record<number, number> }> {
+/**
+ * Items [0, count) in slices of `size`, `lanes` slices in flight at once: each lane takes the
+ * next slice as soon as its last one is done.
+ */
+export async function inLanes(count: number, size: number, lanes: number, send: (from: number, to: number) => Promise<unknown>): Promise<void> {
   let next = 0;
-  const statuses: Record<number, number> = {};
-  const started = performance.now();
   await Promise.all(
-    Array.from({ length: Math.min(concurrency, messages.length) }, async () => {
-      while (next < messages.length) {
-        const status = await post(port, messages[next++]!);
-        statuses[status] = (statuses[status] ?? 0) + 1;
+    Array.from({ length: Math.min(lanes, Math.ceil(count / size)) }, async () => {
+      while (next < count) {
+        const from = next;
+        next = Math.min(next + size, count);
+        await send(from, next);
       }
     }),
   );
+}
+
+/** Posts every message with `concurrency` in flight to 127.0.0.1:port; statuses counted, events/s over the whole run. */
+export async function drive(port: number, messages: readonly HttpBody[], concurrency: number): Promise<{ perSecond: number; seconds: number; statuses: Record<number, number> }> {
+  const statuses: Record<number, number> = {};
+  const started = performance.now();
+  await inLanes(messages.length, 1, concurrency, async (i) => {
+    const status = await post(port, messages[i]!);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+  });
   const seconds = (performance.now() - started) / 1000;
   return { perSecond: messages.length / seconds, seconds, statuses };
 }

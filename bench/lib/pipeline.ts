@@ -10,11 +10,12 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@elastic/elasticsearch';
-import type { RuntimeState } from '../../cli/dev/runtime.ts';
+import type { RuntimeState } from '../../cli/dev/state.ts';
 import { setupPlatform } from '../../cli/setup.ts';
 import { CeType } from '../../shared/ce-types.ts';
 import { createEsClient } from '../../shared/elasticsearch.ts';
 import type { RawEvent } from '../../shared/schemas.ts';
+import { type PipelineNames, runNames } from '../../shared/topology.ts';
 import { generateEvents, planFromRequest } from '../../functions/generate/generate.ts';
 import type { AggregateDoc } from '../../functions/window-aggregate/aggregate.ts';
 import { aggregateDifferences, oracleOf } from '../../test/oracle.ts';
@@ -49,7 +50,7 @@ function processTree(root: number): Record<string, number[]> {
 
 export class PipelineSession {
   readonly suffix = randomBytes(4).toString('hex');
-  readonly names: Record<string, string>;
+  readonly names: PipelineNames;
   readonly es: Client;
   readonly stateDir: string;
   #child: ChildProcess | undefined;
@@ -65,18 +66,20 @@ export class PipelineSession {
     private readonly basePort: number,
     private readonly env: Record<string, string> = {},
   ) {
-    const s = (n: string) => `${n}-${this.suffix}`;
-    this.names = {
-      TOPIC_RAW: s('data-stream'),
-      TOPIC_ENRICHED: s('events-enriched'),
-      TOPIC_WINDOWS: s('windows'),
-      TOPIC_DEAD_LETTERS: s('dead-letters'),
-      EVENTS_INDEX: s('events'),
-      AGGREGATES_INDEX: s('events-aggregated'),
-      FINALS_INDEX: s('window-finals'),
-    };
+    this.names = runNames(this.suffix);
     this.es = createEsClient({ url: ctx.elasticsearchUrl, requestTimeoutMs: 30_000 });
     this.stateDir = join(ctx.root, '.run', `bench-dev-${this.suffix}`);
+  }
+
+  /** Runs `work` on a pipeline of its own, on ports from `basePort`, started before and stopped after it. */
+  static async run<R>(ctx: BenchContext, basePort: number, work: (session: PipelineSession) => Promise<R>): Promise<R> {
+    const session = new PipelineSession(ctx, basePort);
+    try {
+      await session.start();
+      return await work(session);
+    } finally {
+      await session.stop();
+    }
   }
 
   state(): RuntimeState | undefined {
@@ -166,8 +169,8 @@ export class PipelineSession {
     while (Date.now() < deadline) {
       const state = this.state();
       if (state && state.sources.every((s) => s.lag === 0 && s.inFlight === 0)) {
-        await this.es.indices.refresh({ index: this.names.EVENTS_INDEX! });
-        const { count } = await this.es.count({ index: this.names.EVENTS_INDEX! });
+        await this.es.indices.refresh({ index: this.names.EVENTS_INDEX });
+        const { count } = await this.es.count({ index: this.names.EVENTS_INDEX });
         if (count >= expected) return Date.now();
       }
       await sleep(250);
@@ -178,8 +181,8 @@ export class PipelineSession {
   }
 
   async aggregates(): Promise<AggregateDoc[]> {
-    await this.es.indices.refresh({ index: this.names.AGGREGATES_INDEX! });
-    const res = await this.es.search<AggregateDoc>({ index: this.names.AGGREGATES_INDEX!, size: 10_000 });
+    await this.es.indices.refresh({ index: this.names.AGGREGATES_INDEX });
+    const res = await this.es.search<AggregateDoc>({ index: this.names.AGGREGATES_INDEX, size: 10_000 });
     return res.hits.hits.map((h) => h._source!);
   }
 
@@ -198,12 +201,12 @@ export class PipelineSession {
 
   /** Summed count per window of the aggregates now. */
   windowCounts(): Promise<Map<string, number>> {
-    return windowCounts(this.es, this.names.AGGREGATES_INDEX!);
+    return windowCounts(this.es, this.names.AGGREGATES_INDEX);
   }
 
   /** When both `events` and the aggregates hold `expected` events. */
   complete(expected: number): Promise<number> {
-    return completeAt(this.es, this.names.EVENTS_INDEX!, this.names.AGGREGATES_INDEX!, expected);
+    return completeAt(this.es, this.names.EVENTS_INDEX, this.names.AGGREGATES_INDEX, expected);
   }
 
   /** Dead letters and failed delivery attempts (5xx, timeouts) of every source. */
@@ -222,7 +225,7 @@ export class PipelineSession {
       await exited;
       clearTimeout(timer);
     }
-    await this.es.indices.delete({ index: [this.names.EVENTS_INDEX!, this.names.AGGREGATES_INDEX!, this.names.FINALS_INDEX!], ignore_unavailable: true }).catch(() => undefined);
+    await this.es.indices.delete({ index: [this.names.EVENTS_INDEX, this.names.AGGREGATES_INDEX, this.names.FINALS_INDEX], ignore_unavailable: true }).catch(() => undefined);
     await this.es.close();
     if (!this.keep) rmSync(this.stateDir, { recursive: true, force: true });
   }

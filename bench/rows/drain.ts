@@ -5,7 +5,7 @@
  * if that is longer — with no dead letters and at most 1 % of the events answered 5xx or
  * timed out along the way.
  */
-import type { BenchContext, BenchRow } from '../lib/context.ts';
+import { type BenchContext, type BenchRow, eachRound } from '../lib/context.ts';
 import { stats } from '../lib/measure.ts';
 import { PipelineSession } from '../lib/pipeline.ts';
 import type { RowResult } from '../lib/report.ts';
@@ -30,10 +30,8 @@ interface Round {
   deadLetters: number;
 }
 
-async function round(ctx: BenchContext, n: number): Promise<Round> {
-  const session = new PipelineSession(ctx, ctx.basePort + 700 + n * 100);
-  try {
-    await session.start();
+function round(ctx: BenchContext, n: number): Promise<Round> {
+  return PipelineSession.run(ctx, ctx.basePort + 700 + n * 100, async (session) => {
     const load = await session.offer(RATE, DURATION);
     const drainedAt = await session.drained(load.events.length);
     const diffs = await session.exactness(load.events);
@@ -41,16 +39,13 @@ async function round(ctx: BenchContext, n: number): Promise<Round> {
     const seconds = (drainedAt - load.startedMs) / 1000;
     ctx.log(`round ${n + 1}: ${load.events.length} events drained ${seconds.toFixed(1)} s after the load began; ${trouble.failedAttempts} failed attempts, ${trouble.deadLetters} dead letters, ${diffs.length === 0 ? 'exact' : `NOT exact: ${diffs[0]}`}`);
     return { seconds, events: load.events.length, exact: diffs.length === 0, failedAttempts: trouble.failedAttempts, deadLetters: trouble.deadLetters };
-  } finally {
-    await session.stop();
-  }
+  });
 }
 
 export const drainRow: BenchRow = {
   ids: ['10'],
   async run(ctx): Promise<RowResult[]> {
-    const rounds: Round[] = [];
-    for (let n = 0; n < ctx.rounds; n++) rounds.push(await round(ctx, n));
+    const rounds = await eachRound(ctx, (n) => round(ctx, n));
     const events = RATE * DURATION;
     const slowest = slowestStage(ctx);
     const ideal = Math.max(DURATION, slowest ? events / slowest.perSecond : DURATION);

@@ -9,8 +9,8 @@
 import { Producer, ProduceAcks, stringSerializers } from '@platformatic/kafka';
 import { Partitioners, type Message } from 'kafkajs';
 import type { BenchRow } from '../lib/context.ts';
-import { CpuMeter, alternate, drive, medianOf, stop, stats } from '../lib/measure.ts';
-import { type Run, batchSizes, binary, failures, freshRawEvents, measured, processes, spawnOnFreePort, rounded, thousands } from '../lib/fixtures.ts';
+import { CpuMeter, alternate, inLanes, medianOf, stop, stats } from '../lib/measure.ts';
+import { type Run, type Spawned, type Tally, atLeast, binary, compared, driveRound, freshRawEvents, processes, rounded, spawnFunction, thousands } from '../lib/fixtures.ts';
 import { enrichedEvent } from '../../shared/events.ts';
 import { enrichEvent } from '../../functions/enrich/enrich.ts';
 import { shopEvent } from '../../shared/events.ts';
@@ -63,36 +63,21 @@ export const enrichRow: BenchRow = {
       '@platformatic/kafka': (from, to) => platformatic.send({ messages: messages.slice(from, to), acks: ProduceAcks.ALL }),
     };
 
-    let fn: Awaited<ReturnType<typeof spawnOnFreePort>> | undefined;
-    const problems: string[] = [];
-    const batchMeans: number[] = [];
+    let fn: Spawned | undefined;
+    const tally: Tally = { problems: [], batchMeans: [] };
+    const { problems } = tally;
     try {
       await kafkajs.connect();
-      fn = await spawnOnFreePort([`${ctx.root}/dist/enrich/index.mjs`], [0, 1, 2].map((i) => ctx.basePort + 20 + i), { KAFKA_BROKERS: ctx.kafkaBrokers });
-      const port = fn.port;
-      const pid = fn.child.pid;
-
-      const subject = async (round: number): Promise<Run> => {
-        const load = round < 0 ? bodies.slice(0, WARMUP) : bodies;
-        const meter = new CpuMeter(processes(ctx, { function: pid }));
-        const before = await batchSizes(port, 'kafka');
-        meter.start();
-        const result = await drive(port, load, CONCURRENCY);
-        const cpu = meter.stop(load.length);
-        const after = await batchSizes(port, 'kafka');
-        if (round >= 0) batchMeans.push((after.sum - before.sum) / (after.count - before.count));
-        const failed = failures(result.statuses);
-        if (failed) problems.push(`enrich round ${round}: ${failed}`);
-        ctx.log(`enrich${round < 0 ? ' (warm-up)' : ''}: ${thousands(result.perSecond)} events/s`);
-        return { perSecond: result.perSecond, cpu };
-      };
+      fn = await spawnFunction(ctx, 'enrich', 20, { KAFKA_BROKERS: ctx.kafkaBrokers });
+      const enrich = fn;
+      const subject = (round: number) => driveRound(ctx, enrich, 'enrich', round, round < 0 ? bodies.slice(0, WARMUP) : bodies, CONCURRENCY, 'kafka', tally);
 
       // One batch in flight at a time: the producer's own ceiling at that size.
       const produce = async (client: Client, size: number, count: number): Promise<Run> => {
         const meter = new CpuMeter(processes(ctx, {}, 'producer'));
         meter.start();
         const started = performance.now();
-        for (let i = 0; i < count; i += size) await send[client](i, Math.min(i + size, count));
+        await inLanes(count, size, 1, send[client]);
         const seconds = (performance.now() - started) / 1000;
         return { perSecond: count / seconds, cpu: meter.stop(count) };
       };
@@ -123,22 +108,19 @@ export const enrichRow: BenchRow = {
       ) as PerSize;
       const bestJs = best(table.kafkajs);
       const bestPl = best(table['@platformatic/kafka']);
-      const subjectM = measured('enrich: CE in → produced to Kafka, acked', runs.subject);
-      const baselineM = measured(`kafkajs sendBatch of the same records, best batch size (${bestJs.size})`, runs.baseline);
-      const ratio = subjectM.value.median / baselineM.value.median;
-      const meanBatch = stats(batchMeans).median;
+      const title = 'enrich: CE in → produced to Kafka, acked';
+      const m = compared(title, `kafkajs sendBatch of the same records, best batch size (${bestJs.size})`, runs);
+      const meanBatch = stats(tally.batchMeans).median;
       const producerAt = (client: Client, size: number) => table[client][size]!.cpu['producer'] ?? NaN;
-      const fnCpu = subjectM.cpuPerEvent?.['function'] ?? NaN;
+      const fnCpu = m.subject.cpuPerEvent?.['function'] ?? NaN;
       const saved = producerAt('kafkajs', 35) - producerAt('@platformatic/kafka', 35);
       return [
         {
           id: '2',
-          title: 'enrich: CE in → produced to Kafka, acked',
-          subject: subjectM,
-          baseline: baselineM,
-          ratio,
+          title,
+          ...m,
           ratioMeaning: 'events/s through enrich (HTTP in, validate, enrich, produce, answer on ack) ÷ events/s of kafkajs producing the same enriched records from one process at its best batch size, acks = -1',
-          target: { text: '≥ 0.60×', met: ratio >= 0.6 && problems.length === 0 },
+          target: atLeast(0.6, m.ratio, problems),
           notes: [
             `${thousands(EVENTS)} events per round, ${CONCURRENCY} concurrent binary CloudEvents over loopback; enrich is dist/enrich/index.mjs with its default batching (it sent batches of ${meanBatch.toFixed(0)} records on average).`,
             `Direct producing: one sendBatch in flight, batch sizes ${SIZES.join(', ')}; best kafkajs ${thousands(bestJs.run.perSecond)}/s at ${bestJs.size}, best @platformatic/kafka ${thousands(bestPl.run.perSecond)}/s at ${bestPl.size}.`,

@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { CloudEvent } from 'cloudevents';
 import { Partitioners, type Message } from 'kafkajs';
 import type { BenchRow } from '../lib/context.ts';
-import { CpuMeter, alternate, drive, stop } from '../lib/measure.ts';
-import { type Run, binary, failures, measured, processes, spawnOnFreePort, thousands } from '../lib/fixtures.ts';
+import { CpuMeter, alternate, drive, inLanes, stop } from '../lib/measure.ts';
+import { type Run, type Spawned, atLeast, binary, compared, failures, processes, spawnFunction, thousands } from '../lib/fixtures.ts';
 import { shopEvent } from '../../shared/events.ts';
 import { generateEvents, planFromRequest } from '../../functions/generate/generate.ts';
 import { CeType } from '../../shared/ce-types.ts';
@@ -58,12 +58,12 @@ export const generateRow: BenchRow = {
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
     });
-    let fn: Awaited<ReturnType<typeof spawnOnFreePort>> | undefined;
+    let fn: Spawned | undefined;
     const problems: string[] = [];
     try {
       await producer.connect();
-      fn = await spawnOnFreePort([`${ctx.root}/dist/generate/index.mjs`], [0, 1, 2].map((i) => ctx.basePort + 60 + i), { KAFKA_BROKERS: ctx.kafkaBrokers });
-      const port = fn.port;
+      fn = await spawnFunction(ctx, 'generate', 60, { KAFKA_BROKERS: ctx.kafkaBrokers });
+      const { port } = fn;
       const pid = fn.child.pid;
 
       const subject = async (round: number): Promise<Run> => {
@@ -82,37 +82,25 @@ export const generateRow: BenchRow = {
 
       const baseline = async (round: number): Promise<Run> => {
         const count = round < 0 ? WARMUP_REQUESTS * PER_REQUEST : records.length;
-        let next = 0;
         const meter = new CpuMeter(processes(ctx, {}, 'producer'));
         meter.start();
         const started = performance.now();
-        await Promise.all(
-          Array.from({ length: LANES }, async () => {
-            while (next < count) {
-              const from = next;
-              next = Math.min(next + chunk, count);
-              await producer.sendBatch({ topicMessages: [{ topic: TOPIC, messages: records.slice(from, next) }], acks: -1, timeout: 10_000 });
-            }
-          }),
-        );
+        await inLanes(count, chunk, LANES, (from, to) => producer.sendBatch({ topicMessages: [{ topic: TOPIC, messages: records.slice(from, to) }], acks: -1, timeout: 10_000 }));
         const perSecond = count / ((performance.now() - started) / 1000);
         ctx.log(`kafkajs direct${round < 0 ? ' (warm-up)' : ''}: ${thousands(perSecond)} events/s`);
         return { perSecond, cpu: meter.stop(count) };
       };
 
       const runs = await alternate(ctx.rounds, subject, baseline, ctx.log);
-      const subjectM = measured('generate: events produced per second', runs.subject);
-      const baselineM = measured(`kafkajs producing pre-built records, sendBatch of ${chunk}`, runs.baseline);
-      const ratio = subjectM.value.median / baselineM.value.median;
+      const title = 'generate: events produced per second';
+      const m = compared(title, `kafkajs producing pre-built records, sendBatch of ${chunk}`, runs);
       return [
         {
           id: '4',
-          title: 'generate: events produced per second',
-          subject: subjectM,
-          baseline: baselineM,
-          ratio,
+          title,
+          ...m,
           ratioMeaning: `events/s acknowledged through generate (generate, encode as CloudEvent records, produce in chunks of ${chunk}) ÷ events/s of kafkajs producing the same records, pre-built, in chunks of ${chunk}, acks = -1, ${LANES} lanes each`,
-          target: { text: '≥ 0.80×', met: ratio >= 0.8 && problems.length === 0 },
+          target: atLeast(0.8, m.ratio, problems),
           notes: [
             `${REQUESTS} generate.request events of {"count": ${thousands(PER_REQUEST)}} per round, ${LANES} at a time, dated a minute back so nothing is paced; events/s = events acknowledged ÷ seconds until the last answer. dist/generate/index.mjs.`,
             ...(problems.length ? [`Requests that failed (measurement not valid): ${problems.join('; ')}.`] : []),

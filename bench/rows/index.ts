@@ -7,8 +7,8 @@
  * every combination writes events no one wrote before, so each document is a new one.
  */
 import type { BenchRow } from '../lib/context.ts';
-import { CpuMeter, alternate, drive, medianOf, stop, stats } from '../lib/measure.ts';
-import { type Run, batchSizes, binary, failures, freshEnrichedEvents, measured, processes, spawnOnFreePort, rounded, thousands } from '../lib/fixtures.ts';
+import { CpuMeter, alternate, inLanes, medianOf, stop, stats } from '../lib/measure.ts';
+import { type Run, type Spawned, type Tally, atLeast, binary, compared, driveRound, freshEnrichedEvents, processes, rounded, spawnFunction, thousands } from '../lib/fixtures.ts';
 import { enrichedEvent } from '../../shared/events.ts';
 import { bulkOperations } from '../../functions/index/bulk.ts';
 import { createEsClient } from '../../shared/elasticsearch.ts';
@@ -26,48 +26,26 @@ export const indexRow: BenchRow = {
   ids: ['3'],
   async run(ctx) {
     const es = createEsClient({ url: ctx.elasticsearchUrl, requestTimeoutMs: 60_000 });
-    let fn: Awaited<ReturnType<typeof spawnOnFreePort>> | undefined;
-    const problems: string[] = [];
-    const batchMeans: number[] = [];
+    let fn: Spawned | undefined;
+    const tally: Tally = { problems: [], batchMeans: [] };
+    const { problems, batchMeans } = tally;
     try {
-      fn = await spawnOnFreePort([`${ctx.root}/dist/index/index.mjs`], [0, 1, 2].map((i) => ctx.basePort + 40 + i), { KAFKA_BROKERS: ctx.kafkaBrokers, ELASTICSEARCH_URL: ctx.elasticsearchUrl });
-      const port = fn.port;
-      const pid = fn.child.pid;
-
-      const subject = async (round: number): Promise<Run> => {
-        const load = freshEnrichedEvents('index', round < 0 ? WARMUP : EVENTS).map((e) => binary(enrichedEvent(e)));
-        const meter = new CpuMeter(processes(ctx, { function: pid }));
-        const before = await batchSizes(port, 'bulk');
-        meter.start();
-        const result = await drive(port, load, CONCURRENCY);
-        const cpu = meter.stop(load.length);
-        const after = await batchSizes(port, 'bulk');
-        if (round >= 0) batchMeans.push((after.sum - before.sum) / (after.count - before.count));
-        const failed = failures(result.statuses);
-        if (failed) problems.push(`index round ${round}: ${failed}`);
-        ctx.log(`index${round < 0 ? ' (warm-up)' : ''}: ${thousands(result.perSecond)} events/s`);
-        return { perSecond: result.perSecond, cpu };
-      };
+      fn = await spawnFunction(ctx, 'index', 40, { KAFKA_BROKERS: ctx.kafkaBrokers, ELASTICSEARCH_URL: ctx.elasticsearchUrl });
+      const index = fn;
+      const subject = (round: number) =>
+        driveRound(ctx, index, 'index', round, freshEnrichedEvents('index', round < 0 ? WARMUP : EVENTS).map((e) => binary(enrichedEvent(e))), CONCURRENCY, 'bulk', tally);
 
       /** `parallel` loaders each take the next `batch` documents until none are left; ids are the event ids, as index writes them. */
       const load = async (docs: EnrichedEvent[], batch: number, parallel: number): Promise<Run> => {
         const indexedAt = new Date().toISOString();
-        let next = 0;
         let failedItems = 0;
         const meter = new CpuMeter(processes(ctx, {}, 'loader'));
         meter.start();
         const started = performance.now();
-        await Promise.all(
-          Array.from({ length: parallel }, async () => {
-            while (next < docs.length) {
-              const from = next;
-              next += batch;
-              const slice = docs.slice(from, next);
-              const response = await es.bulk({ operations: bulkOperations(INDEX, slice, { indexed_at: indexedAt }), refresh: false });
-              if (response.errors) failedItems += response.items.filter((i) => (Object.values(i)[0]?.status ?? 500) >= 300).length;
-            }
-          }),
-        );
+        await inLanes(docs.length, batch, parallel, async (from, to) => {
+          const response = await es.bulk({ operations: bulkOperations(INDEX, docs.slice(from, to), { indexed_at: indexedAt }), refresh: false });
+          if (response.errors) failedItems += response.items.filter((i) => (Object.values(i)[0]?.status ?? 500) >= 300).length;
+        });
         const seconds = (performance.now() - started) / 1000;
         if (failedItems) problems.push(`bulk ${batch} × ${parallel}: ${failedItems} items failed`);
         return { perSecond: docs.length / seconds, cpu: meter.stop(docs.length) };
@@ -92,25 +70,22 @@ export const indexRow: BenchRow = {
         }),
       );
       const bestCombo = Object.entries(table).reduce((a, b) => (b[1].perSecond > a[1].perSecond ? b : a))[0];
-      const subjectM = measured('index: CE in → indexed with explicit ids', runs.subject);
-      const baselineM = measured('direct bulk loader, best batch × concurrency (the ES ceiling)', runs.baseline);
-      const ratio = subjectM.value.median / baselineM.value.median;
+      const title = 'index: CE in → indexed with explicit ids';
+      const m = compared(title, 'direct bulk loader, best batch × concurrency (the ES ceiling)', runs);
       return [
         {
           id: '3',
-          title: 'index: CE in → indexed with explicit ids',
-          subject: subjectM,
-          baseline: baselineM,
-          ratio,
+          title,
+          ...m,
           ratioMeaning: 'events/s through index (HTTP in, validate, micro-batched bulk with _id = event_id, window notices to Kafka, answer per item) ÷ docs/s of the best direct bulk load of the same documents into the same index',
-          target: { text: '≥ 0.70×', met: ratio >= 0.7 && problems.length === 0 },
+          target: atLeast(0.7, m.ratio, problems),
           notes: [
             `${thousands(EVENTS)} new events per round, ${CONCURRENCY} concurrent binary CloudEvents over loopback; index is dist/index/index.mjs with its default batching (bulks of ${stats(batchMeans).median.toFixed(0)} documents on average).`,
             `Direct load: ${thousands(EVENTS)} new documents per combination of batch ${BATCHES.join('/')} × concurrency ${PARALLEL.join('/')}, refresh off as in index; the best per round is the baseline, the best of the medians was ${bestCombo}.`,
             ...(problems.length ? [`Failures (measurement not valid): ${problems.join('; ')}.`] : []),
           ],
           details: {
-            esCeilingPerSecond: Math.round(baselineM.value.median),
+            esCeilingPerSecond: Math.round(m.baseline.value.median),
             eventsPerRound: EVENTS,
             concurrency: CONCURRENCY,
             indexMeanBulk: Math.round(stats(batchMeans).median * 10) / 10,

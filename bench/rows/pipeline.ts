@@ -30,10 +30,8 @@ interface Round extends EngineRound {
   deadLetters: number;
 }
 
-async function round(ctx: BenchContext, offeredRate: number, n: number): Promise<Round> {
-  const session = new PipelineSession(ctx, ctx.basePort + 200 + (n + 1) * 100);
-  try {
-    await session.start();
+function round(ctx: BenchContext, offeredRate: number, n: number): Promise<Round> {
+  return PipelineSession.run(ctx, ctx.basePort + 200 + (n + 1) * 100, async (session) => {
     // Warm-up: every stage once through, the pools at their first instance.
     const warm = await session.offer(200, 5);
     await session.drained(warm.events.length);
@@ -71,9 +69,7 @@ async function round(ctx: BenchContext, offeredRate: number, n: number): Promise
       failedAttempts: trouble.failedAttempts,
       deadLetters: trouble.deadLetters,
     };
-  } finally {
-    await session.stop();
-  }
+  });
 }
 
 const total = (cpu: Record<string, number>) => Math.round(Object.values(cpu).reduce((a, b) => a + b, 0));

@@ -12,8 +12,8 @@ import { generateEvents, planFromRequest } from '../../functions/generate/genera
 import { shopEvent } from '../../shared/events.ts';
 import { createKafka, EventProducer, toKafkaRecord } from '../../shared/kafka.ts';
 import { HPA_DEFAULTS } from '../../cli/scaling/defaults.ts';
-import { runCheck } from '../../test/upstream/modules.ts';
-import type { BenchContext, BenchRow } from '../lib/context.ts';
+import { runCheck, withoutError } from '../../test/upstream/modules.ts';
+import { type BenchContext, type BenchRow, eachRound } from '../lib/context.ts';
 import { stats } from '../lib/measure.ts';
 import { PipelineSession } from '../lib/pipeline.ts';
 import type { RowResult } from '../lib/report.ts';
@@ -43,8 +43,7 @@ async function upstreamToMax(trace: Sample[], since: number, created: number, sc
   const keda = await runCheck<{ id: string; error?: string; replicas: number[] }>('keda', ['executor'], [
     { id: 'backlog', minReplicaCount: 0, maxReplicaCount: scaling.maxScale, cooldownPeriod: scaling.cooldownPeriodS, initialReplicas: 0, createdAtMs: Math.floor(created / 1000) * 1000, polls } as never,
   ]);
-  const k = keda.get('backlog')!;
-  if (k.error) throw new Error(k.error);
+  const k = withoutError(keda.get('backlog')!);
   const activated = polls[k.replicas.findIndex((r) => r > 0)]?.atMs;
   if (activated === undefined) throw new Error('KEDA never activated on this trace');
   // The HPA syncs every 15 s from a sync period after its creation; from the first sync after
@@ -62,22 +61,19 @@ async function upstreamToMax(trace: Sample[], since: number, created: number, sc
   const hpa = await runCheck<{ id: string; error?: string; replicas: number[] }>('hpa', [], [
     { id: 'backlog', minReplicas: 1, maxReplicas: scaling.maxScale, targetAverageValueMilli: scaling.lagThreshold * 1000, initialReplicas: 0, samples } as never,
   ]);
-  const h = hpa.get('backlog')!;
-  if (h.error) throw new Error(h.error);
+  const h = withoutError(hpa.get('backlog')!);
   const at = h.replicas.findIndex((r) => r >= scaling.maxScale);
   if (at < 0) throw new Error('the HPA never reached max-scale on this trace');
   return created + samples[at]!.atMs - since;
 }
 
-async function round(ctx: BenchContext, n: number): Promise<Round> {
-  const session = new PipelineSession(ctx, ctx.basePort + 1200 + n * 100);
-  try {
-    await session.start();
+function round(ctx: BenchContext, n: number): Promise<Round> {
+  return PipelineSession.run(ctx, ctx.basePort + 1200 + n * 100, async (session) => {
     const source = () => session.state()!.sources.find((s) => s.name === 'enrich')!;
     // The backlog arrives all at once, from outside the pipeline.
     const plan = planFromRequest({ count: BACKLOG }, { source: `/bench/backlog/${session.suffix}`, id: `backlog-${n}`, time: new Date(Date.now() - 60_000).toISOString() }, Date.now());
     const producer = new EventProducer(createKafka({ brokers: [ctx.kafkaBrokers], clientId: 'bench-backlog' }), { maxItems: 1000, maxWaitMs: 10, sendTimeoutMs: 30_000 });
-    await producer.sendAll(session.names.TOPIC_RAW!, [...generateEvents(plan)].map((e) => toKafkaRecord(shopEvent(e), String(e.user_id))));
+    await producer.sendAll(session.names.TOPIC_RAW, [...generateEvents(plan)].map((e) => toKafkaRecord(shopEvent(e), String(e.user_id))));
     await producer.close();
     const since = Date.now();
     const trace: Sample[] = [];
@@ -97,16 +93,13 @@ async function round(ctx: BenchContext, n: number): Promise<Round> {
     const upstream = await upstreamToMax(trace, since, created, scaling);
     ctx.log(`round ${n + 1}: max-scale ${maxScale} after ${(toMax / 1000).toFixed(1)} s (upstream schedule ${(upstream / 1000).toFixed(1)} s), ${maxScale} consumers after ${(toConsumers / 1000).toFixed(1)} s, lag 0 after ${(toDrained / 1000).toFixed(1)} s`);
     return { toMax, upstreamToMax: upstream, toConsumers, toDrained };
-  } finally {
-    await session.stop();
-  }
+  });
 }
 
 export const scalingRow: BenchRow = {
   ids: ['8'],
   async run(ctx): Promise<RowResult[]> {
-    const rounds: Round[] = [];
-    for (let n = 0; n < ctx.rounds; n++) rounds.push(await round(ctx, n));
+    const rounds = await eachRound(ctx, (n) => round(ctx, n));
     const sec = (xs: number[]) => stats(xs.map((x) => x / 1000));
     const toMax = sec(rounds.map((r) => r.toMax));
     const upstream = sec(rounds.map((r) => r.upstreamToMax));

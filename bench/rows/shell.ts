@@ -7,7 +7,7 @@
  */
 import type { BenchRow } from '../lib/context.ts';
 import { type HttpBody, CpuMeter, alternate, drive, stop } from '../lib/measure.ts';
-import { BARE_FASTIFY, type Run, binary, bundles, failures, freshRawEvents, measured, spawnOnFreePort, thousands } from '../lib/fixtures.ts';
+import { BARE_FASTIFY, type Run, type Spawned, binary, bundles, failures, freshRawEvents, measured, spawnOnFreePort, thousands } from '../lib/fixtures.ts';
 import { shopEvent } from '../../shared/events.ts';
 
 const CONCURRENCY = 100;
@@ -35,7 +35,7 @@ export const shellRow: BenchRow = {
     const subjectBodies = events.map((e) => binary(shopEvent(e)));
     const baselineBodies: HttpBody[] = events.map((e) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(e) }));
     const built = await bundles(ctx.root, { shell: SHELL_SERVER, fastify: BARE_FASTIFY });
-    const started: Awaited<ReturnType<typeof spawnOnFreePort>>[] = [];
+    const started: Spawned[] = [];
     const problems: string[] = [];
     try {
       const shell = await spawnOnFreePort([built.paths['shell']!], [0, 2, 4].map((i) => ctx.basePort + i));

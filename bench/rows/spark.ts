@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import { setupPlatform } from '../../cli/setup.ts';
 import { createEsClient } from '../../shared/elasticsearch.ts';
+import { runNames } from '../../shared/topology.ts';
 import type { AggregateDoc } from '../../functions/window-aggregate/aggregate.ts';
 import { aggregateDifferences, oracleOf } from '../../test/oracle.ts';
 import type { BenchContext } from '../lib/context.ts';
@@ -39,7 +40,7 @@ export function buildSpark(root: string): void {
 
 export async function sparkRound(ctx: BenchContext, offeredRate: number, halfRate: number, seconds: number, basePort: number): Promise<EngineRound> {
   const suffix = randomBytes(4).toString('hex');
-  const names = { TOPIC_RAW: `spark-${suffix}`, TOPIC_ENRICHED: `spark-${suffix}-enriched`, TOPIC_WINDOWS: `spark-${suffix}-windows`, TOPIC_DEAD_LETTERS: `spark-${suffix}-dead-letters`, EVENTS_INDEX: `spark-${suffix}-events`, AGGREGATES_INDEX: `spark-${suffix}-aggregated`, FINALS_INDEX: `spark-${suffix}-finals` };
+  const names = runNames(`spark-${suffix}`);
   const runDir = join(ctx.root, '.run', `bench-spark-${suffix}`);
   mkdirSync(runDir, { recursive: true });
   await setupPlatform({ ...process.env, KAFKA_BROKERS: ctx.kafkaBrokers, ELASTICSEARCH_URL: ctx.elasticsearchUrl, ...names });

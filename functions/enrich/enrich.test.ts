@@ -1,31 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, PipelineError } from '../../shared/errors.ts';
-import { EnrichedEventSchema, EVENT_TYPES, type RawEvent } from '../../shared/schemas.ts';
+import { PipelineError } from '../../shared/errors.ts';
+import { EnrichedEventSchema, EVENT_TYPES } from '../../shared/schemas.ts';
 import { validator } from '../../shared/validation.ts';
-import { productOf } from '../../shared/catalog.ts';
 import { centsOf, revenueCentsOf } from '../../shared/enrichment.ts';
+import { enrichedRawEvent, rawEvent, thrownBy } from '../../test/helpers.ts';
 import { assertNotFromTheFuture, enrichEvent } from './enrich.ts';
 
 const isEnriched = validator(EnrichedEventSchema);
 
-const NOW = Date.parse('2024-05-01T12:35:10.000Z');
+const NOW = Date.parse('2026-11-24T12:00:30.000Z');
 
-const purchase: RawEvent = {
-  event_id: '0b5e8d8a-3f1c-4e2b-9a7d-6c5b4a3f2e1d',
-  timestamp: '2024-05-01T12:34:56.789Z',
-  user_id: 4242,
-  session_id: 54321,
-  event_type: 'purchase',
-  product_id: 512,
-  price: 19.99,
-  quantity: 3,
-  region: 'EU',
-  device: 'mobile',
-};
+const purchase = rawEvent();
 
 describe('centsOf', () => {
   it('removes float noise', () => {
-    expect(0.29 * 100).not.toBe(29);
+    // 0.29 × 100 is 28.999999999999996 in binary floating point.
     expect(centsOf(0.29)).toBe(29);
     expect(centsOf(19.99)).toBe(1999);
     expect(centsOf(1.15)).toBe(115);
@@ -69,16 +58,8 @@ describe('assertNotFromTheFuture', () => {
   });
 
   it('answers 400 BDP_ERR_FUTURE_EVENT one millisecond beyond', () => {
-    let caught: unknown;
-    try {
-      assertNotFromTheFuture(at(NOW + lateness + 1), NOW, lateness);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(PipelineError);
-    const error = caught as PipelineError;
+    const error = thrownBy(PipelineError, () => assertNotFromTheFuture(at(NOW + lateness + 1), NOW, lateness));
     expect(error.statusCode).toBe(400);
-    expect(error.code).toBe(ErrorCode.futureEvent);
     expect(error.code).toBe('BDP_ERR_FUTURE_EVENT');
     expect(error.message).toContain(purchase.event_id);
     expect(error.details).toEqual({ timestamp: new Date(NOW + lateness + 1).toISOString() });
@@ -94,17 +75,7 @@ describe('enrichEvent', () => {
   const enriched = enrichEvent(purchase, NOW);
 
   it('keeps the raw fields and adds the derived ones', () => {
-    const { category, brand } = productOf(purchase.product_id);
-    expect(enriched).toEqual({
-      ...purchase,
-      price_cents: 1999,
-      revenue_cents: 5997,
-      window_start: '2024-05-01T12:34:00.000Z',
-      category,
-      brand,
-      hour_of_day: 12,
-      enriched_at: '2024-05-01T12:35:10.000Z',
-    });
+    expect(enriched).toEqual(enrichedRawEvent());
   });
 
   it('passes EnrichedEventSchema', () => {

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CeSource, CeType } from '../../shared/ce-types.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { fromKafkaRecord, producerFor } from '../../shared/kafka.ts';
 import { createMetrics } from '../../shared/metrics.ts';
 import { RawEventSchema, type RawEvent } from '../../shared/schemas.ts';
 import { validator } from '../../shared/validation.ts';
-import { UNREACHABLE, binary, ce, isolatedEnv, preparePlatform, readTopic, structured, topicSize } from '../../test/helpers.ts';
+import { UNREACHABLE, appOnOwnPlatform, binary, ce, isolatedEnv, readTopic, structured, topicSize } from '../../test/helpers.ts';
 import { build, configSchema } from './app.ts';
 import { eventIdOf } from './generate.ts';
 
@@ -20,14 +20,8 @@ function app(env: Record<string, string>, nowMs: number): FastifyInstance {
 }
 
 describe('generate handler (real Kafka)', () => {
-  const env = isolatedEnv();
-  let server: FastifyInstance;
-  beforeAll(async () => {
-    await preparePlatform(env);
-    // "now" is past the last event time, so nothing waits for its time to come.
-    server = app(env, Date.parse(REQUEST_TIME) + 61_000);
-  });
-  afterAll(() => server.close());
+  // "now" is past the last event time, so nothing waits for its time to come.
+  const { env, server } = appOnOwnPlatform((e) => app(e, Date.parse(REQUEST_TIME) + 61_000));
 
   it('produces the requested events as CE records keyed by user, and a retry reproduces them exactly', async () => {
     const request = ce({ type: CeType.generateRequest, id: 'req-1', source: '/curl', time: REQUEST_TIME, data: { count: 50 } });
@@ -90,11 +84,11 @@ describe('generate handler (real Kafka)', () => {
 });
 
 describe('generate handler with Kafka unreachable', () => {
-  it('answers 503 and stays healthy', async () => {
+  it('answers 503 and stays ready', async () => {
     const server = app(isolatedEnv(UNREACHABLE), Date.parse(REQUEST_TIME) + 61_000);
     const res = await server.inject(binary(ce({ type: CeType.generateRequest, time: REQUEST_TIME, data: { count: 5 } })));
     expect(res.statusCode).toBe(503);
-    expect((await server.inject({ url: '/health/liveness' })).statusCode).toBe(200);
+    expect((await server.inject({ url: '/health/readiness' })).statusCode).toBe(200);
     await server.close();
   });
 });

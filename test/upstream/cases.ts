@@ -3,6 +3,8 @@
  * failure message prints (UPSTREAM_SEED=<n> replays a run).
  */
 import fc from 'fast-check';
+import { beforeAll } from 'vitest';
+import { type UpstreamTool, runCheck } from './modules.ts';
 
 export const SEED = process.env['UPSTREAM_SEED'] ? Number(process.env['UPSTREAM_SEED']) : Date.now() % 2 ** 31;
 
@@ -24,4 +26,21 @@ export function differences<C extends { id: string }, E, U>(cases: readonly C[],
 
 export function report(check: string, diffs: string[], cases: number): string {
   return `${check}: ${diffs.length} of ${cases} generated cases differ (seed ${SEED}; UPSTREAM_SEED=${SEED} replays them)\n${diffs.slice(0, 3).join('\n')}`;
+}
+
+/**
+ * The answers of one check to `cases`, run once before the tests of the enclosing describe
+ * block (the first build of a check binary takes minutes). The function returned gives the
+ * answer to one case.
+ */
+export function answersTo<A extends { id: string }>(tool: UpstreamTool, args: string[], cases: readonly { id: string }[]): (id: string) => A {
+  let answers: Map<string, A> | undefined;
+  beforeAll(async () => {
+    answers = await runCheck<A>(tool, args, cases);
+  }, 600_000);
+  return (id) => {
+    const answer = answers?.get(id);
+    if (!answer) throw new Error(`${tool} ${args.join(' ')}: no answer for ${id}`);
+    return answer;
+  };
 }

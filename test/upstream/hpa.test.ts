@@ -6,11 +6,11 @@
  * after every sync. Deliberately altered emulators must be caught.
  */
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Hpa, type HpaOptions } from '../../cli/scaling/hpa.ts';
 import { HPA_DEFAULTS } from '../../cli/scaling/defaults.ts';
-import { differences, generate, report } from './cases.ts';
-import { runCheck } from './modules.ts';
+import { answersTo, differences, generate, report } from './cases.ts';
+import { withoutError } from './modules.ts';
 
 interface HpaCase {
   id: string;
@@ -90,15 +90,10 @@ function emulate(c: HpaCase, make: Make = (o) => new Hpa(o)): number[] {
 }
 
 describe('(b) HPA vs the Kubernetes 1.34 HPA controller', { timeout: 300_000 }, () => {
-  let answers: Map<string, Answer>;
-  beforeAll(async () => {
-    answers = await runCheck<Answer>('hpa', [], cases);
-  }, 600_000);
+  const answer = answersTo<Answer>('hpa', [], cases);
 
   const upstream = (c: HpaCase) => {
-    const a = answers.get(c.id)!;
-    if (a.error) throw new Error(`${c.id}: ${a.error}`);
-    return a.replicas;
+    return withoutError(answer(c.id)).replicas;
   };
   const same = (e: number[], u: number[]) => JSON.stringify(e) === JSON.stringify(u);
 

@@ -8,10 +8,10 @@
  * second. Deliberately altered emulators must be caught.
  */
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type KedaPollResult, type KedaState, kedaPoll } from '../../cli/scaling/keda.ts';
-import { differences, generate, report } from './cases.ts';
-import { runCheck } from './modules.ts';
+import { answersTo, differences, generate, report } from './cases.ts';
+import { withoutError } from './modules.ts';
 
 interface ExecutorCase {
   id: string;
@@ -79,14 +79,10 @@ function emulate(c: ExecutorCase, poll: Poll = kedaPoll): { replicas: number[]; 
 }
 
 describe('(a) the KEDA polling loop vs KEDA v2.20.2’s executor', { timeout: 300_000 }, () => {
-  let answers: Map<string, Answer>;
-  beforeAll(async () => {
-    answers = await runCheck<Answer>('keda', ['executor'], cases);
-  }, 600_000);
+  const answer = answersTo<Answer>('keda', ['executor'], cases);
 
   const upstream = (c: ExecutorCase) => {
-    const a = answers.get(c.id)!;
-    if (a.error) throw new Error(`${c.id}: ${a.error}`);
+    const a = withoutError(answer(c.id));
     return { replicas: a.replicas, lastActiveMs: a.lastActiveMs };
   };
   const same = (e: ReturnType<typeof emulate>, u: ReturnType<typeof upstream>) => JSON.stringify(e) === JSON.stringify(u);

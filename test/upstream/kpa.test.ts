@@ -6,10 +6,11 @@
  * verdict at every 2 s tick. Deliberately altered emulators must be caught.
  */
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { KpaDecider, type KpaOptions, kpaOptionsFrom } from '../../cli/scaling/kpa.ts';
-import { differences, generate, report } from './cases.ts';
-import { runCheck } from './modules.ts';
+import { describe, expect, it } from 'vitest';
+import { KpaDecider } from '../../cli/scaling/kpa.ts';
+import { type KpaOptions, kpaOptionsFrom } from '../../cli/scaling/kpa-options.ts';
+import { answersTo, differences, generate, report } from './cases.ts';
+import { withoutError } from './modules.ts';
 
 interface KpaCase {
   id: string;
@@ -91,23 +92,19 @@ function emulate(c: KpaCase, make: (options: KpaOptions) => KpaDecider = (o) => 
 }
 
 function upstreamVerdicts(a: Answer): Verdict[] {
-  if (a.error) throw new Error(`${a.id}: ${a.error}`);
-  return a.decisions.map((d) => (d.valid ? { valid: true, desired: d.desired, panic: d.panic } : { valid: false, desired: null, panic: null }));
+  return withoutError(a).decisions.map((d) => (d.valid ? { valid: true, desired: d.desired, panic: d.panic } : { valid: false, desired: null, panic: null }));
 }
 
 const same = (e: Verdict[], u: Verdict[]) => JSON.stringify(e) === JSON.stringify(u);
 
 describe('(c) KPA decider vs Knative Serving knative-v1.23.0', { timeout: 300_000 }, () => {
-  let answers: Map<string, Answer>;
-  beforeAll(async () => {
-    answers = await runCheck<Answer>('knative', ['kpa'], cases);
-  }, 600_000);
+  const answer = answersTo<Answer>('knative', ['kpa'], cases);
 
   it(`decides every tick of ${CASES} generated traces as Knative does`, () => {
-    const diffs = differences(cases, (c) => emulate(c), (c) => upstreamVerdicts(answers.get(c.id)!), same);
+    const diffs = differences(cases, (c) => emulate(c), (c) => upstreamVerdicts(answer(c.id)), same);
     expect(diffs, report('kpa', diffs, cases.length)).toEqual([]);
     // The traces reach panic mode, scale-downs limited by the rate, and "no data" ticks.
-    const all = cases.flatMap((c) => upstreamVerdicts(answers.get(c.id)!));
+    const all = cases.flatMap((c) => upstreamVerdicts(answer(c.id)));
     expect(all.some((v) => v.panic === true)).toBe(true);
     expect(all.some((v) => !v.valid)).toBe(true);
     expect(new Set(all.map((v) => v.desired)).size).toBeGreaterThan(10);
@@ -118,7 +115,7 @@ describe('(c) KPA decider vs Knative Serving knative-v1.23.0', { timeout: 300_00
     ['no scale-down rate limit', (o: KpaOptions) => new KpaDecider({ ...o, maxScaleDownRate: 1e9 })],
     ['a panic window of the stable window’s 20 %', (o: KpaOptions) => new KpaDecider({ ...o, panicWindowPercentage: (o.panicWindowPercentage ?? 10) * 2 })],
   ])('catches an emulator with %s', (_what, make) => {
-    const diffs = differences(cases, (c) => emulate(c, make), (c) => upstreamVerdicts(answers.get(c.id)!), same);
+    const diffs = differences(cases, (c) => emulate(c, make), (c) => upstreamVerdicts(answer(c.id)), same);
     expect(diffs.length).toBeGreaterThan(0);
   });
 });

@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { repoRoot } from '../../cli/manifests.ts';
+import { repoRoot } from '../../cli/manifests/index.ts';
 
 export type UpstreamTool = 'keda' | 'hpa' | 'knative';
 
@@ -81,4 +81,10 @@ export function runCheck<A extends { id: string }>(tool: UpstreamTool, args: str
     });
     child.stdin.end(cases.map((c) => JSON.stringify(c)).join('\n') + '\n');
   });
+}
+
+/** An answer the upstream code gave without an error; an error it reported fails the test. */
+export function withoutError<A extends { id: string; error?: string }>(answer: A): A {
+  if (answer.error) throw new Error(`${answer.id}: ${answer.error}`);
+  return answer;
 }

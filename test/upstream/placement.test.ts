@@ -7,10 +7,10 @@
  * and evictions after every step. Deliberately altered emulators must be caught.
  */
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DispatcherScheduler, type Placement } from '../../cli/scaling/placement.ts';
-import { differences, generate, report } from './cases.ts';
-import { runCheck } from './modules.ts';
+import { answersTo, differences, generate, report } from './cases.ts';
+import { withoutError } from './modules.ts';
 
 const SOURCES = ['enrich', 'index', 'window-aggregate'];
 
@@ -83,8 +83,7 @@ function emulate(c: PlacementCase, make: Make = faithful): StepResult[] {
 }
 
 function upstream(a: Answer): StepResult[] {
-  if (a.error) throw new Error(`${a.id}: ${a.error}`);
-  return a.steps.map((s) => ({ statefulSetReplicas: s.statefulSetReplicas, placements: s.placements }));
+  return withoutError(a).steps.map((s) => ({ statefulSetReplicas: s.statefulSetReplicas, placements: s.placements }));
 }
 
 const same = (e: StepResult[], u: StepResult[]) => JSON.stringify(e) === JSON.stringify(u);
@@ -104,17 +103,14 @@ function explain(c: PlacementCase, e: StepResult[], u: StepResult[]): string {
 }
 
 describe('(d) dispatcher placement vs the eventing StatefulSet scheduler', { timeout: 300_000 }, () => {
-  let answers: Map<string, Answer>;
-  beforeAll(async () => {
-    answers = await runCheck<Answer>('knative', ['scheduler'], cases);
-  }, 600_000);
+  const answer = answersTo<Answer>('knative', ['scheduler'], cases);
 
   it(`places every step of ${CASES} generated vreplica sequences as Knative does`, () => {
-    const failing = cases.filter((c) => !same(emulate(c), upstream(answers.get(c.id)!)));
-    const diffs = failing.map((c) => explain(c, emulate(c), upstream(answers.get(c.id)!)));
+    const failing = cases.filter((c) => !same(emulate(c), upstream(answer(c.id))));
+    const diffs = failing.map((c) => explain(c, emulate(c), upstream(answer(c.id))));
     expect(diffs.length, report('placement', diffs, cases.length)).toBe(0);
     // The cases reach several pods, spread sources, and scale the StatefulSet down again.
-    const steps = cases.flatMap((c) => upstream(answers.get(c.id)!));
+    const steps = cases.flatMap((c) => upstream(answer(c.id)));
     expect(Math.max(...steps.map((s) => s.statefulSetReplicas))).toBeGreaterThanOrEqual(10);
     expect(steps.some((s) => Object.values(s.placements).some((p) => p.length >= 3))).toBe(true);
   });
@@ -123,7 +119,7 @@ describe('(d) dispatcher placement vs the eventing StatefulSet scheduler', { tim
     const ours = cases.filter((c) => c.podCapacity === 1 && c.minReplicas === 0);
     expect(ours.length).toBeGreaterThan(50);
     for (const c of ours) {
-      for (const step of upstream(answers.get(c.id)!)) {
+      for (const step of upstream(answer(c.id))) {
         for (const placements of Object.values(step.placements)) expect(placements.every((p) => p.vreplicas === 1)).toBe(true);
         const pods = Object.values(step.placements).flatMap((p) => p.map((x) => x.podName));
         expect(new Set(pods).size).toBe(pods.length);
@@ -142,7 +138,7 @@ describe('(d) dispatcher placement vs the eventing StatefulSet scheduler', { tim
     ['one Kafka consumer per vreplica (capacity taken as 1)', ((c) => new DispatcherScheduler({ podCapacity: 1, minReplicas: c.minReplicas, initialReplicas: c.initialReplicas })) as Make],
     ['a StatefulSet that never shrinks', ((c) => new NeverShrinks({ podCapacity: c.podCapacity, minReplicas: c.minReplicas, initialReplicas: c.initialReplicas })) as Make],
   ])('catches an emulator with %s', (_what, make) => {
-    const diffs = differences(cases, (c) => emulate(c, make), (c) => upstream(answers.get(c.id)!), same);
+    const diffs = differences(cases, (c) => emulate(c, make), (c) => upstream(answer(c.id)), same);
     expect(diffs.length).toBeGreaterThan(0);
   });
 });

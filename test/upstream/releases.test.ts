@@ -5,8 +5,8 @@
  * local runtime reads are the patched ones.
  */
 import { describe, expect, it } from 'vitest';
-import { type K8sObject, dig } from '../../cli/manifests.ts';
-import { type ReleasePatch, dispatcherSettings, getProperty, loadReleases, patchRelease, setProperties } from '../../cli/releases.ts';
+import { type K8sObject, dig } from '../../cli/manifests/index.ts';
+import { type ReleasePatch, dispatcherSettings, getProperty, loadReleases, patchRelease, setProperties } from '../../cli/manifests/releases.ts';
 import { DISPATCHER_DEFAULTS, KAFKA_AUTOSCALER_DEFAULTS } from '../../cli/scaling/defaults.ts';
 import { type RebuiltRelease, releaseObjects } from './releases.ts';
 

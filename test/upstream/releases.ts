@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type K8sObject, parseObjects } from '../../cli/manifests.ts';
+import { type K8sObject, parseObjects } from '../../cli/manifests/index.ts';
 import { moduleDir, yamlFiles } from './modules.ts';
 
 const EVENTING_KAFKA = 'knative.dev/eventing-kafka-broker';

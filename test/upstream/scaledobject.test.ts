@@ -10,11 +10,10 @@
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { type K8sObject, dig, render, repoRoot } from '../../cli/manifests.ts';
+import { describe, expect, it } from 'vitest';
+import { type K8sObject, dig, render, repoRoot } from '../../cli/manifests/index.ts';
 import { type KafkaSourceInput, type ScaledObjectModel, scaledObjectFor } from '../../cli/scaling/scaled-object.ts';
-import { differences, generate, report } from './cases.ts';
-import { runCheck } from './modules.ts';
+import { answersTo, differences, generate, report } from './cases.ts';
 
 interface SoCase {
   id: string;
@@ -131,24 +130,21 @@ function upstream(a: Answer): Outcome {
 const same = (e: Outcome, u: Outcome) => isDeepStrictEqual(e, u);
 
 describe('(e) ScaledObject generation vs eventing-kafka-broker knative-v1.23.x', { timeout: 300_000 }, () => {
-  let answers: Map<string, Answer>;
-  beforeAll(async () => {
-    answers = await runCheck<Answer>('knative', ['scaledobject'], cases);
-  }, 600_000);
+  const answer = answersTo<Answer>('knative', ['scaledobject'], cases);
 
   it('the rendered KafkaSources get the ScaledObjects the emulation runs', () => {
     expect(rendered.map((s) => s.metadata.name).sort()).toEqual(['enrich', 'index', 'window-aggregate']);
     for (const source of rendered) {
-      const u = upstream(answers.get(`rendered-${source.metadata.name}`)!);
+      const u = upstream(answer(`rendered-${source.metadata.name}`));
       expect(u).toEqual(emulate(cases.find((c) => c.id === `rendered-${source.metadata.name}`)!));
       expect(u).toMatchObject({ scaledObject: { minReplicaCount: 0, triggers: [{ allowIdleConsumers: true }] } });
     }
   });
 
   it(`agrees on ${CASES} generated KafkaSources and autoscaler configs`, () => {
-    const diffs = differences(cases, (c) => emulate(c), (c) => upstream(answers.get(c.id)!), same);
+    const diffs = differences(cases, (c) => emulate(c), (c) => upstream(answer(c.id)), same);
     expect(diffs, report('scaledobject', diffs, cases.length)).toEqual([]);
-    const outcomes = cases.map((c) => upstream(answers.get(c.id)!));
+    const outcomes = cases.map((c) => upstream(answer(c.id)));
     expect(outcomes.filter((o) => 'error' in o).length).toBeGreaterThan(10);
     expect(outcomes.filter((o) => 'scaledObject' in o && o.scaledObject === null).length).toBeGreaterThan(10);
     expect(outcomes.filter((o) => 'scaledObject' in o && o.scaledObject !== null).length).toBeGreaterThan(100);
@@ -159,7 +155,7 @@ describe('(e) ScaledObject generation vs eventing-kafka-broker knative-v1.23.x',
     ['allowIdleConsumers always on', (s, config, o) => scaledObjectFor(s, config, { ...o, hasPlacements: true })],
     ['the cluster defaults ignored', (s, _config, o) => scaledObjectFor(s, {}, o)],
   ])('catches an emulator with %s', (_what, emulator) => {
-    const diffs = differences(cases, (c) => emulate(c, emulator), (c) => upstream(answers.get(c.id)!), same);
+    const diffs = differences(cases, (c) => emulate(c, emulator), (c) => upstream(answer(c.id)), same);
     expect(diffs.length).toBeGreaterThan(0);
   });
 });

@@ -8,9 +8,10 @@
 #                                      SetDefaults + Validate        (tools/upstream/knative)
 #
 # Each folder is a Go module that pins the upstream code at the versions the cluster runs and
-# wraps it in a small command speaking JSON lines (one case in, one answer out). The binary is
-# built once into the cache, keyed by a hash of the module's files (go.mod, go.sum, *.go), and
-# reused until one of them changes.
+# wraps it in a small command speaking JSON lines (one case in, one answer out; the framing is
+# the shared local module tools/upstream/jsonlines). The binary is built once into the cache,
+# keyed by a hash of the module's files and jsonlines' (go.mod, go.sum, *.go), and reused
+# until one of them changes.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -22,13 +23,14 @@ source "$SCRIPT_DIR/../lib/go.sh"
 CACHE=$(cache_root)/upstream
 
 name=${1:-}
-[[ -n $name && -f $SCRIPT_DIR/$name/go.mod ]] ||
-  die "usage: $0 <$(cd "$SCRIPT_DIR" && find . -mindepth 2 -maxdepth 2 -name go.mod | cut -d/ -f2 | sort | paste -sd '|')>"
+[[ -n $name && $name != jsonlines && -f $SCRIPT_DIR/$name/main.go ]] ||
+  die "usage: $0 <$(cd "$SCRIPT_DIR" && find . -mindepth 2 -maxdepth 2 -name main.go | cut -d/ -f2 | sort | paste -sd '|')>"
 module=$SCRIPT_DIR/$name
 have go || die "Go is needed to build the $name check (the README lists the version)"
 
-hash=$(cd "$module" && find . -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | LC_ALL=C sort -z |
-  xargs -0 sha256sum | sha256sum | cut -c1-16)
+# The driver and the local module every driver shares (jsonlines) make the build.
+hash=$(cd "$SCRIPT_DIR" && find "$name" jsonlines -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 |
+  LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 bin=$CACHE/$name/$hash/$name
 if [[ -x $bin ]]; then
   echo "$bin"

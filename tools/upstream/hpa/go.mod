@@ -94,3 +94,8 @@ replace (
 	k8s.io/kubelet => k8s.io/kubelet v0.34.4
 	k8s.io/metrics => k8s.io/metrics v0.34.4
 )
+
+// The JSON-lines protocol the command speaks, shared by the check commands of tools/upstream.
+require big-data-pipeline/tools/upstream/jsonlines v0.0.0
+
+replace big-data-pipeline/tools/upstream/jsonlines => ../jsonlines

@@ -327,3 +327,8 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.0 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+// The JSON-lines protocol the command speaks, shared by the check commands of tools/upstream.
+require big-data-pipeline/tools/upstream/jsonlines v0.0.0
+
+replace big-data-pipeline/tools/upstream/jsonlines => ../jsonlines

@@ -1,50 +1,32 @@
 // Command keda answers the differential checks of test/upstream/ with KEDA's own code.
-// Usage: keda <check>; it reads one JSON case per line on stdin and writes one JSON answer
-// per line on stdout, in the same order, each carrying the case's "id". A case the upstream
-// code rejects gets {"id": …, "error": "…"}; the command itself fails only on malformed input.
+// Usage: keda <check>; it speaks the JSON-lines protocol of ../jsonlines.
 package main
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
 	"os"
-	"sort"
-	"strings"
 	"sync"
 
+	"big-data-pipeline/tools/upstream/jsonlines"
 	"github.com/go-logr/logr"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
-// A check turns one raw JSON case into an answer (marshalled as JSON).
-type check func(raw json.RawMessage) (any, error)
-
-var checks = map[string]check{}
+var checks = map[string]jsonlines.Check{}
 
 // parallel: the checks whose cases are independent of each other and may run at once.
 var parallel = map[string]bool{}
 
-func register(name string, c check) { checks[name] = c }
+func register(name string, c jsonlines.Check) { checks[name] = c }
 
 // registerParallel registers a check whose cases may run concurrently (each builds and closes
 // its own upstream objects); answers still come out in input order.
-func registerParallel(name string, c check) {
+func registerParallel(name string, c jsonlines.Check) {
 	checks[name] = c
 	parallel[name] = true
 }
 
 func main() {
-	names := make([]string, 0, len(checks))
-	for n := range checks {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	if len(os.Args) != 2 || checks[os.Args[1]] == nil {
-		fmt.Fprintf(os.Stderr, "usage: keda <%s> < cases.jsonl\n", strings.Join(names, "|"))
-		os.Exit(2)
-	}
-	run := checks[os.Args[1]]
+	name, run := jsonlines.Choose("keda", checks, os.Args[1:])
 
 	// KEDA logs through controller-runtime's logger (pkg/scalers/scaler.go InitializeLogger,
 	// pkg/scaling/executor/scale_executor.go); silence it rather than let controller-runtime
@@ -55,36 +37,20 @@ func main() {
 	stdout := os.Stdout
 	os.Stdout = os.Stderr
 
-	in := bufio.NewScanner(os.Stdin)
-	in.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	var lines []json.RawMessage
-	var ids []string
-	for in.Scan() {
-		line := in.Bytes()
-		if len(strings.TrimSpace(string(line))) == 0 {
-			continue
-		}
-		var head struct {
-			ID string `json:"id"`
-		}
-		if err := json.Unmarshal(line, &head); err != nil {
-			fmt.Fprintf(os.Stderr, "keda: malformed case: %v\n", err)
-			os.Exit(1)
-		}
-		lines = append(lines, json.RawMessage(append([]byte(nil), line...)))
-		ids = append(ids, head.ID)
-	}
-	if err := in.Err(); err != nil {
-		fmt.Fprintf(os.Stderr, "keda: reading stdin: %v\n", err)
-		os.Exit(1)
+	var cases []jsonlines.Case
+	if err := jsonlines.Read(os.Stdin, func(c jsonlines.Case) error {
+		cases = append(cases, c)
+		return nil
+	}); err != nil {
+		jsonlines.Fail("keda", err)
 	}
 
 	// Each case waits on the broker far more than it computes: independent cases run 16 at a time.
 	workers := 1
-	if parallel[os.Args[1]] {
+	if parallel[name] {
 		workers = 16
 	}
-	answers := make([]any, len(lines))
+	answers := make([]any, len(cases))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < workers; w++ {
@@ -92,27 +58,21 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				answer, err := run(lines[i])
-				if err != nil {
-					answer = map[string]any{"id": ids[i], "error": err.Error()}
-				}
-				answers[i] = answer
+				answer, err := run(cases[i].Line)
+				answers[i] = jsonlines.Answer(cases[i].ID, answer, err)
 			}
 		}()
 	}
-	for i := range lines {
+	for i := range cases {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
 
-	out := bufio.NewWriter(stdout)
-	defer out.Flush()
-	enc := json.NewEncoder(out)
+	out := jsonlines.NewWriter(stdout)
 	for _, answer := range answers {
-		if err := enc.Encode(answer); err != nil {
-			fmt.Fprintf(os.Stderr, "keda: %v\n", err)
-			os.Exit(1)
+		if err := out.Write(answer); err != nil {
+			jsonlines.Fail("keda", err)
 		}
 	}
 }
