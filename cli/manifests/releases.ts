@@ -12,8 +12,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { type K8sObject, ManifestError, dig, objectId, repoRoot } from './manifests.ts';
-import { DISPATCHER_DEFAULTS } from './scaling/defaults.ts';
+import { type K8sObject, ManifestError, dig, objectId, repoRoot } from './objects.ts';
+import { DISPATCHER_DEFAULTS } from '../scaling/defaults.ts';
 
 export interface ResourceList {
   cpu?: string;

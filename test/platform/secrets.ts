@@ -1,0 +1,13 @@
+/**
+ * The Secrets the manifests may read: the ones the deploy tool generates before applying
+ * platform/ (never in the manifests: they would commit a value), by name with their keys.
+ */
+import { generatedSecrets, referencedSecrets } from '../../cli/deploy/secrets.ts';
+import { type K8sObject, PIPELINE_NAMESPACE } from '../../cli/manifests/index.ts';
+
+export const platformSecrets: Record<string, string[]> = Object.fromEntries(generatedSecrets(PIPELINE_NAMESPACE).map((s) => [s.name, Object.keys(s.data)]));
+
+/** Secret names and keys the objects read. */
+export function secretReferences(objects: K8sObject[]): { secret: string; key?: string }[] {
+  return referencedSecrets(objects).map(({ secret, key }) => (key === undefined ? { secret } : { secret, key }));
+}
