@@ -5,8 +5,8 @@ import { CeType } from '../shared/ce-types.ts';
 import { EventProducer, fromKafkaRecord, toKafkaRecord } from '../shared/kafka.ts';
 import { elasticsearchUrl, kafkaBrokers } from '../test/infra.ts';
 import { kafka, readTopic, topicSize } from '../test/helpers.ts';
-import { isolated } from './dev/runtime.ts';
-import { loadTopology } from './manifests.ts';
+import { isolated } from './dev/local-topology.ts';
+import { loadTopology } from './manifests/index.ts';
 import { redrive } from './redrive.ts';
 import { setupPlatform } from './setup.ts';
 

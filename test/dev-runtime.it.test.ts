@@ -15,6 +15,7 @@ import type { AggregateDoc } from '../functions/window-aggregate/aggregate.ts';
 import { CeType } from '../shared/ce-types.ts';
 import { EventProducer, fromKafkaRecord, toKafkaRecord } from '../shared/kafka.ts';
 import type { RawEvent } from '../shared/schemas.ts';
+import { runNames } from '../shared/topology.ts';
 import { elasticsearchUrl, kafkaBrokers } from './infra.ts';
 import { esClient, kafka, readTopic, shuffled, topicSize } from './helpers.ts';
 import { aggregateDifferences, oracleOf } from './oracle.ts';
@@ -32,18 +33,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 
 describe('local runtime, end to end', { timeout: 900_000 }, () => {
   const suffix = randomBytes(4).toString('hex');
-  const name = (n: string) => `${n}-${suffix}`;
-  const env = {
-    KAFKA_BROKERS: kafkaBrokers,
-    ELASTICSEARCH_URL: elasticsearchUrl,
-    TOPIC_RAW: name('data-stream'),
-    TOPIC_ENRICHED: name('events-enriched'),
-    TOPIC_WINDOWS: name('windows'),
-    TOPIC_DEAD_LETTERS: name('dead-letters'),
-    EVENTS_INDEX: name('events'),
-    AGGREGATES_INDEX: name('events-aggregated'),
-    FINALS_INDEX: name('window-finals'),
-  };
+  const env = { KAFKA_BROKERS: kafkaBrokers, ELASTICSEARCH_URL: elasticsearchUrl, ...runNames(suffix) };
   const es = esClient();
   let runtime: DevRuntime;
 

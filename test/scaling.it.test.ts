@@ -17,6 +17,7 @@ import { setupPlatform } from '../cli/setup.ts';
 import { shopEvent } from '../shared/events.ts';
 import { generateEvents, planFromRequest } from '../functions/generate/generate.ts';
 import { EventProducer, toKafkaRecord } from '../shared/kafka.ts';
+import { runName, runNames } from '../shared/topology.ts';
 import { elasticsearchUrl, kafkaBrokers } from './infra.ts';
 import { kafka } from './helpers.ts';
 
@@ -28,7 +29,7 @@ async function producerBacklog(suffix: string, topic: string): Promise<void> {
   const admin = kafka().admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);
-  await admin.setOffsets({ groupId: `big-data-pipeline-enrich-${suffix}`, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: '0' })) });
+  await admin.setOffsets({ groupId: runName('big-data-pipeline-enrich', suffix), topic, partitions: ends.map((e) => ({ partition: e.partition, offset: '0' })) });
   await admin.disconnect();
   const now = Date.now();
   const plan = planFromRequest({ count: BACKLOG }, { source: '/scaling-test', id: suffix, time: new Date(now - 60_000).toISOString() }, now);
@@ -39,25 +40,14 @@ async function producerBacklog(suffix: string, topic: string): Promise<void> {
 
 describe('consumer scaling on lag (accelerated clock)', { timeout: 600_000 }, () => {
   const suffix = randomBytes(4).toString('hex');
-  const topic = `data-stream-${suffix}`;
+  const names = runNames(suffix);
+  const topic = names.TOPIC_RAW;
   const t0 = Date.now();
   const clock = { now: () => t0 + (Date.now() - t0) * SPEED };
   let runtime: DevRuntime;
 
   beforeAll(async () => {
-    const names = ['data-stream', 'events-enriched', 'windows', 'dead-letters'].map((n) => `${n}-${suffix}`);
-    await setupPlatform({
-      ...process.env,
-      KAFKA_BROKERS: kafkaBrokers,
-      ELASTICSEARCH_URL: elasticsearchUrl,
-      TOPIC_RAW: names[0],
-      TOPIC_ENRICHED: names[1],
-      TOPIC_WINDOWS: names[2],
-      TOPIC_DEAD_LETTERS: names[3],
-      EVENTS_INDEX: `events-${suffix}`,
-      AGGREGATES_INDEX: `events-aggregated-${suffix}`,
-      FINALS_INDEX: `window-finals-${suffix}`,
-    });
+    await setupPlatform({ ...process.env, KAFKA_BROKERS: kafkaBrokers, ELASTICSEARCH_URL: elasticsearchUrl, ...names });
     // The KafkaSource exists before the backlog arrives: its group has committed offsets at
     // the start of the topic (as the Knative controller commits them on creation).
     await producerBacklog(suffix, topic);
@@ -101,7 +91,7 @@ describe('consumer scaling on lag (accelerated clock)', { timeout: 600_000 }, ()
       pods: ['kafka-source-dispatcher-0', 'kafka-source-dispatcher-1', 'kafka-source-dispatcher-2', 'kafka-source-dispatcher-3'],
       members: 4,
     });
-    const decisions = runtime.decisions.filter((d) => d.source === 'enrich');
+    const decisions = runtime.scaling.decisions.filter((d) => d.source === 'enrich');
     const path = decisions.map((d) => `${d.by}:${d.from}→${d.to}`);
 
     // KEDA 0→1, then the HPA's scale-up limit max(2·r, 4) takes it to max-scale in one sync, …, KEDA →0.
@@ -113,8 +103,8 @@ describe('consumer scaling on lag (accelerated clock)', { timeout: 600_000 }, ()
     expect(end.sources[0]).toMatchObject({ lag: 0, vreplicas: 0, placements: [], members: 0 });
 
     // Every decision, recomputed from the recorded inputs.
-    const steps = runtime.scalingSteps.filter((s) => s.source === 'enrich');
-    const replay = new ConsumerGroupScaler({ ...source.scaling, partitions: steps[0]!.lags.length, nowMs: runtime.scalerStarts.get('enrich')!, reportHolds: true });
+    const steps = runtime.scaling.scalingSteps.filter((s) => s.source === 'enrich');
+    const replay = new ConsumerGroupScaler({ ...source.scaling, partitions: steps[0]!.lags.length, nowMs: runtime.scaling.scalerStarts.get('enrich')!, reportHolds: true });
     const evaluations: Decision[] = steps.flatMap((s) => replay.step(s.atMs, s.lags));
     expect(evaluations.filter((d) => d.from !== d.to)).toEqual(decisions.map(({ source: _s, ...d }) => d));
   });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../shared/kafka.ts';
 import { kafkaBrokers } from '../../test/infra.ts';
 import { isolatedEnv, preparePlatform } from '../../test/helpers.ts';
-import type { KafkaSourceSpec } from '../manifests.ts';
+import type { KafkaSourceSpec } from '../manifests/index.ts';
 import { Dispatcher } from './dispatcher.ts';
 
 /** A port that refuses connections until open(), then relays them to the test Kafka. */

@@ -3,8 +3,8 @@
  * source is placed on (eventing-kafka-broker makes one Consumer per placement and its
  * dispatcher runs one consumer verticle per Consumer), all in the source's consumer group.
  * Each POSTs records as binary CloudEvents to the sink, retries with the manifest's
- * back-off, dead-letters what cannot be delivered, and commits offsets only after success or
- * dead-lettering, every `auto.commit.interval.ms`, like the real dispatcher — so lag looks
+ * back-off, dead-letters what cannot be delivered (sink-delivery.ts), and commits offsets
+ * only after success or dead-lettering, every `auto.commit.interval.ms`, like the real dispatcher — so lag looks
  * the same to the scaler as on a cluster.
  *
  * In flight per consumer, as the data plane does it:
@@ -13,24 +13,17 @@
  *              so between max.poll.records and twice that are in flight under a backlog;
  *   ordered    OrderedConsumerVerticle: one record at a time per assigned partition.
  */
-import type { CloudEventV1 } from 'cloudevents';
 import type { Consumer, ConsumerConfig, ConsumerCrashEvent } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { toKafkaRecord, type EventProducer } from '../../shared/kafka.ts';
-import type { KafkaSourceSpec } from '../manifests.ts';
+import type { EventProducer } from '../../shared/kafka.ts';
+import type { KafkaSourceSpec } from '../manifests/index.ts';
 import { DISPATCHER_DEFAULTS } from '../scaling/defaults.ts';
-import { type HttpMessage, PartitionOffsets, backoffMs, deadLetter, deliveredEvent, deliveredMessage, isRetryable } from './delivery.ts';
+import { PartitionOffsets, deliveredEvent, deliveredMessage } from './delivery.ts';
 import type { FunctionPool } from './pool.ts';
+import { type DeliveryStats, SinkDelivery } from './sink-delivery.ts';
 
 /** The Kafka consumer's own heartbeats run on a background thread; kafkajs needs them sent while a batch waits. */
 const HEARTBEAT_EVERY_MS = 3000;
-
-export interface DispatcherStats {
-  delivered: number;
-  deadLettered: number;
-  retries: number;
-  inFlight: number;
-}
 
 /** The part of a kafkajs consumer the dispatcher uses. */
 export interface DispatcherConsumer extends Pick<Consumer, 'connect' | 'subscribe' | 'run' | 'pause' | 'stop' | 'disconnect' | 'commitOffsets'> {
@@ -65,7 +58,7 @@ interface Member {
 }
 
 export class Dispatcher {
-  readonly stats: DispatcherStats = { delivered: 0, deadLettered: 0, retries: 0, inFlight: 0 };
+  readonly #delivery: SinkDelivery;
   readonly #members = new Map<string, Member>();
   readonly #maxPollRecords: number;
   readonly #commitIntervalMs: number;
@@ -77,14 +70,19 @@ export class Dispatcher {
   constructor(
     private readonly spec: KafkaSourceSpec,
     private readonly kafka: ConsumerFactory,
-    private readonly sink: Pick<FunctionPool, 'post'>,
-    private readonly deadLetters: { producer: EventProducer; topic: string } | undefined,
+    sink: Pick<FunctionPool, 'post'>,
+    deadLetters: { producer: EventProducer; topic: string } | undefined,
     private readonly namespace: string,
     private readonly onEvent: (message: string) => void = () => undefined,
     options: DispatcherOptions = {},
   ) {
+    this.#delivery = new SinkDelivery(spec, sink, deadLetters, namespace, onEvent);
     this.#maxPollRecords = options.maxPollRecords ?? DISPATCHER_DEFAULTS.maxPollRecords;
     this.#commitIntervalMs = options.commitIntervalMs ?? DISPATCHER_DEFAULTS.commitIntervalMs;
+  }
+
+  get stats(): DeliveryStats {
+    return this.#delivery.stats;
   }
 
   /** The pods this source has a running consumer on. */
@@ -110,6 +108,7 @@ export class Dispatcher {
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#delivery.stop();
     await this.#changing;
     await Promise.all(this.pods.map((pod) => this.#removeMember(pod)));
   }
@@ -137,7 +136,7 @@ export class Dispatcher {
   }
 
   async #addMember(pod: string): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.spec.consumerGroup, sessionTimeout: 10_000, heartbeatInterval: 3000, maxWaitTimeInMs: 250 });
+    const consumer = this.kafka.consumer({ groupId: this.spec.consumerGroup, sessionTimeout: 10_000, heartbeatInterval: HEARTBEAT_EVERY_MS, maxWaitTimeInMs: 250 });
     const member: Member = { pod, consumer, offsets: new Map(), timer: undefined, active: new Set(), inFlight: 0, wake: undefined, polling: Promise.resolve(), draining: false };
     let crashed = false;
     // After a retriable crash kafkajs restarts the consumer; after any other it stays
@@ -244,7 +243,7 @@ export class Dispatcher {
   async #deliverRecord(record: BatchPayload['batch']['messages'][number], batch: BatchPayload['batch'], tracker: PartitionOffsets, offset: number): Promise<void> {
     const origin = { namespace: this.namespace, source: this.spec.name, topic: batch.topic, partition: batch.partition };
     // Not delivered and not dead-lettered (stopping): left uncommitted for redelivery.
-    if (await this.#deliver(deliveredMessage(record, origin), () => deliveredEvent(record, origin))) tracker.done(offset);
+    if (await this.#delivery.deliver(deliveredMessage(record, origin), () => deliveredEvent(record, origin))) tracker.done(offset);
   }
 
   /**
@@ -285,52 +284,6 @@ export class Dispatcher {
     } catch (error) {
       // Lost the partition in a rebalance: its new owner starts from the last commit (at-least-once).
       this.onEvent(`${this.spec.name}@${member.pod}: commit skipped in a rebalance (${(error as Error).message}); the new owner resumes from the last commit`);
-    }
-  }
-
-  /** Delivers with retries; true when the record is done (delivered or dead-lettered). */
-  async #deliver({ headers, body }: HttpMessage, event: () => CloudEventV1<unknown>): Promise<boolean> {
-    const { delivery } = this.spec;
-    let last: { status: number | undefined; body: Buffer | string } = { status: undefined, body: '' };
-    this.stats.inFlight++;
-    try {
-      for (let attempt = 0; attempt <= delivery.retry; attempt++) {
-        if (attempt > 0) {
-          this.stats.retries++;
-          await sleep(backoffMs(delivery.backoffPolicy, delivery.backoffDelayMs, attempt));
-        }
-        if (this.#stopping) return false;
-        try {
-          const answer = await this.sink.post(headers, body, delivery.timeoutMs);
-          if (answer.status >= 200 && answer.status < 300) {
-            this.stats.delivered++;
-            return true;
-          }
-          last = { status: answer.status, body: answer.body };
-        } catch (error) {
-          last = { status: undefined, body: (error as Error).message };
-        }
-        if (!isRetryable(last.status)) break;
-      }
-      if (this.#stopping) return false;
-      if (this.deadLetters) {
-        const letter = deadLetter(event(), { status: last.status, destination: `http://${this.spec.sink}.${this.namespace}.svc.cluster.local`, body: last.body });
-        // The offset is committed only once the dead letter is stored.
-        for (;;) {
-          try {
-            await this.deadLetters.producer.send(this.deadLetters.topic, toKafkaRecord(letter, null));
-            break;
-          } catch (error) {
-            if (this.#stopping) return false;
-            this.onEvent(`${this.spec.name}: dead-letter sink unavailable (${(error as Error).message}); retrying`);
-            await sleep(1000);
-          }
-        }
-      }
-      this.stats.deadLettered++;
-      return true;
-    } finally {
-      this.stats.inFlight--;
     }
   }
 }

@@ -2,8 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { CronExpressionParser } from 'cron-parser';
+import pRetry, { AbortError } from 'p-retry';
 import { CeType } from '../../shared/ce-types.ts';
-import type { PingSourceSpec } from '../manifests.ts';
+import type { PingSourceSpec } from '../manifests/index.ts';
 import type { FunctionPool } from './pool.ts';
 
 export function pingEvent(spec: PingSourceSpec, namespace: string, at: Date): CloudEvent<unknown> {
@@ -34,7 +35,7 @@ export class PingSchedule {
   constructor(
     private readonly spec: PingSourceSpec,
     private readonly namespace: string,
-    private readonly sink: FunctionPool,
+    private readonly sink: Pick<FunctionPool, 'post'>,
     private readonly onEvent: (message: string) => void,
   ) {}
 
@@ -56,23 +57,30 @@ export class PingSchedule {
     }, at.getTime() - Date.now());
   }
 
-  /** Sends one tick; a retry keeps the same id and time, so the sink can recognise it. */
+  /**
+   * Sends one tick, retried on a 5xx, a 429 or a transport error up to 4 times, 1 s, 2 s, 4 s
+   * and 8 s apart; a retry keeps the same id and time, so the sink can recognise it.
+   */
   async fire(at: Date): Promise<void> {
     const message = HTTP.binary(pingEvent(this.spec, this.namespace, at));
-    for (let attempt = 0; attempt < 5 && !this.#stopped; attempt++) {
+    const attempt = async (): Promise<void> => {
+      if (this.#stopped) throw new AbortError('stopped');
+      let status: number;
       try {
-        const answer = await this.sink.post(message.headers as Record<string, string>, (message.body as string) ?? '', 150_000);
-        if (answer.status < 300) {
-          this.ticks++;
-          return;
-        }
-        if (answer.status < 500 && answer.status !== 429) break;
-      } catch {
-        // transport error: retry
+        ({ status } = await this.sink.post(message.headers as Record<string, string>, (message.body as string) ?? '', 150_000));
+      } catch (error) {
+        throw new Error(`transport error: ${(error as Error).message}`);
       }
-      await new Promise((r) => setTimeout(r, 1000 * 2 ** attempt));
+      if (status < 300) return;
+      if (status < 500 && status !== 429) throw new AbortError(`answered ${status}`);
+      throw new Error(`answered ${status}`);
+    };
+    try {
+      await pRetry(attempt, { retries: 4, factor: 2, minTimeout: 1000 });
+      this.ticks++;
+    } catch {
+      this.failures++;
+      this.onEvent(`${this.spec.name}: tick of ${at.toISOString()} was not accepted`);
     }
-    this.failures++;
-    this.onEvent(`${this.spec.name}: tick of ${at.toISOString()} was not accepted`);
   }
 }

@@ -10,6 +10,8 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { Agent, createServer, request, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
+import { SERVING_DEFAULTS } from '../scaling/defaults.ts';
+import { terminate } from './terminate.ts';
 
 export interface PoolOptions {
   name: string;
@@ -63,6 +65,13 @@ export class FunctionPool {
     return this.#desired;
   }
 
+  /** Instances started and not retiring: what the KPA counts as the service's pods. */
+  get live(): number {
+    let n = 0;
+    for (const i of this.instances.values()) if (!i.retiring) n++;
+    return n;
+  }
+
   get ready(): Instance[] {
     return [...this.instances.values()].filter((i) => i.ready && !i.retiring);
   }
@@ -114,7 +123,8 @@ export class FunctionPool {
         for (const [name, value] of Object.entries(req.headers)) {
           if (value !== undefined && name !== 'host' && name !== 'connection' && name !== 'content-length') headers[name] = Array.isArray(value) ? value.join(',') : value;
         }
-        this.post(headers, Buffer.concat(chunks), 300_000).then(
+        // A route waits as long as a revision's default timeoutSeconds.
+        this.post(headers, Buffer.concat(chunks), SERVING_DEFAULTS.timeoutSeconds * 1000).then(
           (answer) => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body),
           (error: Error) => res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ error: error.message })),
         );
@@ -207,15 +217,7 @@ export class FunctionPool {
   #retire(instance: Instance): Promise<void> {
     instance.retiring = true;
     instance.ready = false;
-    if (instance.process.exitCode !== null || instance.process.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => instance.process.kill('SIGKILL'), 30_000);
-      instance.process.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      instance.process.kill('SIGTERM');
-    });
+    return terminate(instance.process);
   }
 
   #get(port: number, path: string): Promise<number> {

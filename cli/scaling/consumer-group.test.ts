@@ -5,17 +5,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConsumerGroupScaler } from './consumer-group.ts';
-import { HPA_DEFAULTS } from './defaults.ts';
 
 describe('ConsumerGroupScaler (simulated clock, 1 s steps)', () => {
   const config = { minScale: 0, maxScale: 8, lagThreshold: 100, pollingIntervalS: 10, cooldownPeriodS: 30, partitions: 8, nowMs: 0 };
-  const changes = (scaler: ConsumerGroupScaler, lagAt: (s: number) => number, until: number) => {
-    const out: { s: number; by: string; from: number; to: number }[] = [];
+  /**
+   * Runs a scaler over seconds 0…until with the same lag on every partition, and compares each
+   * change ("<s> s <by> <from>→<to>") and where it ended.
+   */
+  function expectScaling(lagAt: (s: number) => number, until: number, expected: string[], end: { replicas: number; lastActiveMs: number }): void {
+    const scaler = new ConsumerGroupScaler(config);
+    const changes: string[] = [];
     for (let s = 0; s <= until; s++) {
-      for (const d of scaler.step(s * 1000, Array<number>(8).fill(lagAt(s)))) out.push({ s: d.atMs / 1000, by: d.by, from: d.from, to: d.to });
+      for (const d of scaler.step(s * 1000, Array<number>(8).fill(lagAt(s)))) changes.push(`${d.atMs / 1000} s ${d.by} ${d.from}→${d.to}`);
     }
-    return out;
-  };
+    expect(changes).toEqual(expected);
+    expect({ replicas: scaler.replicas, lastActiveMs: scaler.lastActiveMs }).toEqual(end);
+  }
 
   it('backlog → KEDA 0→1 → HPA 1→4→8 → trickle: HPA holds 300 s then 1 → lag 0: KEDA 0 after cooldown', () => {
     // KEDA polls at 0, 10, 20, …; HPA syncs at 0, 15, 30, …; KEDA first when both are due.
@@ -30,17 +35,8 @@ describe('ConsumerGroupScaler (simulated clock, 1 s steps)', () => {
     // KEDA stays active (40 > 0) through the poll at 490 s → lastActive 490 s.
     // 500–520 s lag 0: inactive, 520 > 490 + 30 is false; 530 s > 520 s → 1 → 0.
     // (HPA at 510/525 s: proposal 0, stabilized 1 (recs ≥ 210 s) → 1, no change; 540 s at 0 → disabled.)
-    const scaler = new ConsumerGroupScaler(config);
     const lagAt = (s: number) => (s < 5 ? 0 : s < 100 ? 1000 : s < 500 ? 5 : 0);
-    expect(changes(scaler, lagAt, 600)).toEqual([
-      { s: 10, by: 'keda', from: 0, to: 1 },
-      { s: 15, by: 'hpa', from: 1, to: 4 },
-      { s: 30, by: 'hpa', from: 4, to: 8 },
-      { s: 405, by: 'hpa', from: 8, to: 1 },
-      { s: 530, by: 'keda', from: 1, to: 0 },
-    ]);
-    expect(scaler.replicas).toBe(0);
-    expect(scaler.lastActiveMs).toBe(490_000);
+    expectScaling(lagAt, 600, ['10 s keda 0→1', '15 s hpa 1→4', '30 s hpa 4→8', '405 s hpa 8→1', '530 s keda 1→0'], { replicas: 0, lastActiveMs: 490_000 });
   });
 
   it('lag straight to 0 with Knative’s 30 s cooldown: KEDA takes 8 → 0, bypassing the HPA window; the HPA remembers', () => {
@@ -51,19 +47,10 @@ describe('ConsumerGroupScaler (simulated clock, 1 s steps)', () => {
     // 210 s HPA: ratio 8/100 → ceil(0.08) = 1, but the window (cutoff −90 s) still has the 80s
     //   of 15…90 s → stabilized 80 → clamp(80, 1, min(8, 4)) = 4.
     // 225 s: → clamp(80, 1, min(8, 8)) = 8.  390 s: 80@90 s still counts → 8.
-    // 405 s: cutoff 105 s → max(0, 0, 1, …) = 1 → 8 → 1.
-    const scaler = new ConsumerGroupScaler(config);
+    // 405 s: cutoff 105 s → max(0, 0, 1, …) = 1 → 8 → 1.  Active at every poll from 200 s: the last at 450 s.
     const lagAt = (s: number) => (s < 5 ? 0 : s < 100 ? 1000 : s < 200 ? 0 : 1);
-    expect(changes(scaler, lagAt, 450)).toEqual([
-      { s: 10, by: 'keda', from: 0, to: 1 },
-      { s: 15, by: 'hpa', from: 1, to: 4 },
-      { s: 30, by: 'hpa', from: 4, to: 8 },
-      { s: 130, by: 'keda', from: 8, to: 0 },
-      { s: 200, by: 'keda', from: 0, to: 1 },
-      { s: 210, by: 'hpa', from: 1, to: 4 },
-      { s: 225, by: 'hpa', from: 4, to: 8 },
-      { s: 405, by: 'hpa', from: 8, to: 1 },
-    ]);
+    const expected = ['10 s keda 0→1', '15 s hpa 1→4', '30 s hpa 4→8', '130 s keda 8→0', '200 s keda 0→1', '210 s hpa 1→4', '225 s hpa 4→8', '405 s hpa 8→1'];
+    expectScaling(lagAt, 450, expected, { replicas: 1, lastActiveMs: 450_000 });
   });
 
   it('records what each decision was computed from, and every hold with reportHolds', () => {

@@ -11,10 +11,9 @@
  * for one topic); status.replicas = spec.replicas; KEDA and the HPA run on exact,
  * phase-locked schedules and KEDA goes first when both are due.
  */
-import { HPA_DEFAULTS, KAFKA_AUTOSCALER_DEFAULTS } from './defaults.ts';
+import { HPA_DEFAULTS, KAFKA_AUTOSCALER_DEFAULTS, stripUndefined } from './defaults.ts';
 import { Hpa, type HpaRecommendation } from './hpa.ts';
 import { kafkaScalerActive, kafkaScalerMetric, kedaPoll, type KedaState } from './keda.ts';
-import { stripUndefined } from './kpa.ts';
 
 export interface ConsumerGroupScalerConfig {
   /** `autoscaling.eventing.knative.dev/*` annotations; missing ones take Knative's defaults. */

@@ -6,6 +6,11 @@
  * never here.
  */
 
+/** The options that are set: spread over these defaults, an `undefined` would override one. */
+export function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /** kube-controller-manager HPA flags (pkg/controller/podautoscaler/config/v1alpha1/defaults.go). */
 export const HPA_DEFAULTS = {
   /** --horizontal-pod-autoscaler-sync-period. */
@@ -79,6 +84,12 @@ export const KPA_DEFAULTS = {
 export const KPA_TICK_MS = 2_000;
 export const KPA_BUCKET_MS = 1_000;
 
+/** Kubernetes PodSpec defaults (core/v1). */
+export const POD_DEFAULTS = {
+  /** terminationGracePeriodSeconds: SIGTERM, then SIGKILL once this has passed. */
+  terminationGracePeriodMs: 30_000,
+} as const;
+
 /** Knative Serving `config-defaults` (serving config/core/configmaps/defaults.yaml). */
 export const SERVING_DEFAULTS = {
   containerConcurrency: 0,
@@ -90,3 +101,10 @@ export const SERVING_DEFAULTS = {
 export const DELIVERY_WHEN_ABSENT = { retry: 10, backoffPolicy: 'exponential', backoffDelayMs: 300, timeoutMs: 600_000 } as const;
 /** Inside a `delivery` block, unset fields are not filled from the above (consumer.go passes 200 ms; WebClientCloudEventSender 600 s). */
 export const DELIVERY_FIELD_DEFAULTS = { retry: 0, backoffPolicy: 'exponential', backoffDelayMs: 200, timeoutMs: 600_000 } as const;
+
+/**
+ * Source fields Knative fills in when the manifest leaves them out (eventing-kafka-broker
+ * control-plane/pkg/apis/sources/v1/kafka_defaults.go, eventing pkg/apis/sources/v1/ping_defaults.go).
+ */
+export const KAFKA_SOURCE_DEFAULTS = { consumers: 1, initialOffset: 'latest', ordering: 'ordered' } as const;
+export const PING_SOURCE_DEFAULTS = { schedule: '* * * * *' } as const;

@@ -87,7 +87,8 @@ export function hpaReconcile(history: readonly HpaRecommendation[], input: HpaRe
   const next = [...kept, { atMs: nowMs, recommendation: proposal }];
 
   // convertDesiredReplicasWithRules.
-  const scaleUpLimit = Math.max((input.scaleUpLimitFactor ?? HPA_DEFAULTS.scaleUpLimitFactor) * current, input.scaleUpLimitMinimum ?? HPA_DEFAULTS.scaleUpLimitMinimum);
+  const { scaleUpLimitFactor: factor = HPA_DEFAULTS.scaleUpLimitFactor, scaleUpLimitMinimum: minimum = HPA_DEFAULTS.scaleUpLimitMinimum } = input;
+  const scaleUpLimit = Math.max(factor * current, minimum);
   const allowedMax = Math.min(max, scaleUpLimit);
   let desired = stabilized;
   let reason = stabilized > proposal ? `ScaleDownStabilized: highest recommendation of the last ${windowMs / 1000} s is ${stabilized}` : `recommendation ${stabilized}`;
@@ -96,7 +97,7 @@ export function hpaReconcile(history: readonly HpaRecommendation[], input: HpaRe
     reason += `, raised to minReplicas ${min}`;
   } else if (stabilized > allowedMax) {
     desired = allowedMax;
-    reason += max > scaleUpLimit ? `, ScaleUpLimit max(2·${current}, 4) = ${scaleUpLimit}` : `, TooManyReplicas: maxReplicas ${max}`;
+    reason += max > scaleUpLimit ? `, ScaleUpLimit max(${factor}·${current}, ${minimum}) = ${scaleUpLimit}` : `, TooManyReplicas: maxReplicas ${max}`;
   }
   return { desired, history: next, stabilized, reason };
 }

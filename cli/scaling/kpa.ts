@@ -15,33 +15,16 @@
  *                whole reconciler (informers, activator probes, the wall clock) and is not
  *                driven upstream; it follows the code as read.
  *
+ * The settings, resolved from a revision's annotations, come from kpa-options.ts.
+ *
  * Simplifications: the revision is always reachable; no scale-down-delay,
  * activation-scale > 1, target-burst-capacity or initial-scale (the runtime starts one
  * instance, as initial-scale 1 does); the activator probe and the SKS proxy mode are not
  * modelled. Scale-from-zero is decided at once when requests wait at the activator (it
  * "pokes" the autoscaler), otherwise once per tick.
  */
-import { KPA_BUCKET_MS, KPA_DEFAULTS, KPA_TICK_MS } from './defaults.ts';
-
-export interface KpaOptions {
-  /** Per-pod concurrency target (`autoscaling.knative.dev/target`). */
-  target?: number;
-  targetUtilizationPercentage?: number;
-  stableWindowMs?: number;
-  panicWindowPercentage?: number;
-  panicThresholdPercentage?: number;
-  maxScaleUpRate?: number;
-  maxScaleDownRate?: number;
-  scaleToZeroGracePeriodMs?: number;
-  minScale?: number;
-  /** 0 = unbounded. */
-  maxScale?: number;
-}
-
-/** The options that are set (a spread of `undefined` would override a default). */
-export function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
+import { KPA_BUCKET_MS, KPA_DEFAULTS, KPA_TICK_MS, stripUndefined } from './defaults.ts';
+import type { KpaOptions } from './kpa-options.ts';
 
 /** aggregation.roundToNDigits(6, x). */
 function round6(x: number): number {
@@ -273,108 +256,4 @@ export class Kpa {
     if (desired > 0) this.#inactiveSinceMs = undefined;
     return result(desired, reason);
   }
-}
-
-const ANNOTATION = 'autoscaling.knative.dev/';
-
-/** Go's time.ParseDuration for the units Knative's settings use ("60s", "1m30s", "500ms"). */
-export function parseGoDurationMs(text: string): number {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new RangeError(`"${text}" is not a duration like 60s or 1m30s`);
-  return parts.reduce((ms, p) => ms + Number(p[1]) * units[p[2]!]!, 0);
-}
-
-/** strconv.ParseFloat's decimal forms. */
-const GO_FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-/**
- * KPA options from a revision template's autoscaling annotations over `config-autoscaler`
- * (empty = Knative's defaults), as Knative validates and resolves them (serving
- * apis/autoscaling/annotation_validation.go ValidateAnnotations;
- * reconciler/autoscaling/resources/target.go ResolveMetricTarget, StableWindow;
- * kpa/resources/decider.go MakeDecider). A value the Service webhook would refuse throws;
- * so does a setting this emulation does not model (another class or metric, other
- * annotations or config keys), rather than being ignored.
- */
-export function kpaOptionsFrom(annotations: Record<string, string>, configAutoscaler: Record<string, string> = {}, containerConcurrency = 0): KpaOptions & { target: number; minScale: number; maxScale: number } {
-  const known = new Set(['class', 'metric', 'target', 'target-utilization-percentage', 'window', 'panic-window-percentage', 'panic-threshold-percentage', 'min-scale', 'max-scale']);
-  for (const key of Object.keys(annotations)) {
-    if (key.startsWith(ANNOTATION) && !known.has(key.slice(ANNOTATION.length))) throw new RangeError(`${key} is not modelled by the KPA emulation`);
-  }
-  const configKeys: Record<string, keyof KpaOptions | 'targetDefault'> = {
-    'container-concurrency-target-default': 'targetDefault',
-    'container-concurrency-target-percentage': 'targetUtilizationPercentage',
-    'stable-window': 'stableWindowMs',
-    'panic-window-percentage': 'panicWindowPercentage',
-    'panic-threshold-percentage': 'panicThresholdPercentage',
-    'max-scale-up-rate': 'maxScaleUpRate',
-    'max-scale-down-rate': 'maxScaleDownRate',
-    'scale-to-zero-grace-period': 'scaleToZeroGracePeriodMs',
-    'max-scale': 'maxScale',
-  };
-  const config: Partial<Record<keyof KpaOptions | 'targetDefault', number>> = {};
-  for (const [key, value] of Object.entries(configAutoscaler)) {
-    const field = configKeys[key];
-    if (!field) throw new RangeError(`config-autoscaler ${key} is not modelled by the KPA emulation`);
-    config[field] = field.endsWith('Ms') ? parseGoDurationMs(value) : Number(value);
-  }
-  const a = (name: string) => annotations[ANNOTATION + name];
-  const float = (name: string, min: number, max: number): number | undefined => {
-    const text = a(name);
-    if (text === undefined) return undefined;
-    if (!GO_FLOAT.test(text)) throw new RangeError(`invalid value: ${text}: ${ANNOTATION}${name}`);
-    const value = Number(text);
-    if (value < min || value > max) throw new RangeError(`expected ${min} <= ${text} <= ${max}: ${ANNOTATION}${name}`);
-    return value;
-  };
-  const int = (name: string): number | undefined => {
-    const text = a(name);
-    if (text === undefined) return undefined;
-    if (!/^[+-]?\d+$/.test(text) || Math.abs(Number(text)) > 2 ** 31 - 1) throw new RangeError(`invalid value: ${text}: ${ANNOTATION}${name}`);
-    if (Number(text) < 0) throw new RangeError(`expected 0 <= ${text} <= 2147483647: ${ANNOTATION}${name}`);
-    return Number(text);
-  };
-  const klass = a('class') ?? 'kpa.autoscaling.knative.dev';
-  if (klass.endsWith('.knative.dev') && klass !== 'kpa.autoscaling.knative.dev' && klass !== 'hpa.autoscaling.knative.dev') throw new RangeError(`invalid value: ${klass}: ${ANNOTATION}class`);
-  if (klass !== 'kpa.autoscaling.knative.dev') throw new RangeError(`class ${klass} is not the KPA: not modelled`);
-  const metric = a('metric') ?? 'concurrency';
-  if (metric !== 'concurrency' && metric !== 'rps') throw new RangeError(`invalid value: ${metric}: ${ANNOTATION}metric`);
-  if (metric !== 'concurrency') throw new RangeError(`metric ${metric} is not modelled (concurrency only)`);
-  const annotated = float('target', 0.01, Number.POSITIVE_INFINITY);
-  const utilization = float('target-utilization-percentage', 1, 100);
-  const panicWindowPercentage = float('panic-window-percentage', 1, 100);
-  const panicThresholdPercentage = float('panic-threshold-percentage', 110, 1000);
-  let stableWindowMs = config.stableWindowMs;
-  if (a('window') !== undefined) {
-    let ms: number;
-    try {
-      ms = parseGoDurationMs(a('window')!);
-    } catch {
-      throw new RangeError(`invalid value: ${a('window')}: ${ANNOTATION}window`);
-    }
-    if (ms < 6_000 || ms > 3_600_000) throw new RangeError(`expected 6s <= ${a('window')} <= 1h0m0s: ${ANNOTATION}window`);
-    if (ms % 1000 !== 0) throw new RangeError(`must be specified with at most second precision: ${ANNOTATION}window`);
-    stableWindowMs = ms;
-  }
-  const minScale = int('min-scale') ?? 0;
-  const maxScale = int('max-scale') ?? config.maxScale ?? KPA_DEFAULTS.maxScale;
-  if (maxScale !== 0 && maxScale < minScale) throw new RangeError(`max-scale=${maxScale} is less than min-scale=${minScale}`);
-  // ResolveMetricTarget: containerConcurrency, else the default; the annotation wins, capped by containerConcurrency.
-  let target = containerConcurrency > 0 ? containerConcurrency : (config.targetDefault ?? KPA_DEFAULTS.target);
-  if (annotated !== undefined) target = containerConcurrency > 0 ? Math.min(annotated, containerConcurrency) : annotated;
-  return {
-    ...(stripUndefined({
-      targetUtilizationPercentage: utilization ?? config.targetUtilizationPercentage,
-      stableWindowMs,
-      panicWindowPercentage: panicWindowPercentage ?? config.panicWindowPercentage,
-      panicThresholdPercentage: panicThresholdPercentage ?? config.panicThresholdPercentage,
-      maxScaleUpRate: config.maxScaleUpRate,
-      maxScaleDownRate: config.maxScaleDownRate,
-      scaleToZeroGracePeriodMs: config.scaleToZeroGracePeriodMs,
-    }) as KpaOptions),
-    target,
-    minScale,
-    maxScale,
-  };
 }
