@@ -2,31 +2,56 @@
  * The cluster front door: `make deploy` (DRY_RUN=1 prints the plan), `make undeploy`,
  * `make status`, `make logs FN=…`, `make port-forward`, `make curl-local FN=…`.
  *
- *   npx tsx cli/deploy.ts [deploy|undeploy|status|logs|port-forward|curl-local] [--dry-run]
+ *   npx tsx cli/deploy.ts [deploy|undeploy|images|status|logs|port-forward|curl-local] [--dry-run]
  *
  * Environment: REGISTRY (push there instead of kind/minikube), REGISTRY_SKIP_TAG_RESOLVING=1,
  * PLATFORM (the kustomization of the platform, default platform), FORCE=1 (take over
  * fields edited by hand), ALL=1 (undeploy Knative and KEDA too), YES=1 (no question),
- * KUBECONFIG / KUBE_CONTEXT (which cluster), CONTAINER_TOOL (docker|podman), FN, TAIL, FOLLOW.
+ * KUBECONFIG / KUBE_CONTEXT (which cluster), KUBECTL, CONTAINER_TOOL (docker|podman), FN, TAIL,
+ * FOLLOW, TYPE and DATA (make curl-local); a wrong value stops it before anything starts.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { CeType } from '../shared/ce-types.ts';
-import { derivedFieldsOf } from '../shared/enrichment.ts';
-import type { RawEvent } from '../shared/schemas.ts';
-import { type K8sObject, PIPELINE_NAMESPACE, render, repoRoot, validateObjects } from './manifests.ts';
-import { loadReleases } from './releases.ts';
+import { parseArgs } from 'node:util';
+import { Type } from '@sinclair/typebox';
+import { type K8sObject, PIPELINE_NAMESPACE, render, repoRoot, validateObjects } from './manifests/index.ts';
+import { loadReleases } from './manifests/releases.ts';
+import { choice, commandSettings, flag, isOn, kubeSettings } from './settings.ts';
 import { DeployError, execute } from './deploy/execute.ts';
 import { LocalHost } from './deploy/host.ts';
-import { KubeCluster, currentContext, isMinikubeContext, loadKubeConfig } from './deploy/kube.ts';
-import { OFFSETS_WARNING, PlanError, type PlatformInput, consolesOf, formatPlan, plan, undeployPlan } from './deploy/plan.ts';
+import { KubeCluster } from './deploy/kube.ts';
+import { type KubeOptions, currentContext, isMinikubeContext, loadKubeConfig } from './deploy/kubeconfig.ts';
+import { consolesOf, isKsvc } from './deploy/objects.ts';
+import { PlanError, type PlatformInput, plan } from './deploy/plan.ts';
 import { portForward } from './deploy/port-forward.ts';
+import { sampleEvent } from './deploy/sample-event.ts';
+import { formatPlan } from './deploy/steps.ts';
+import { OFFSETS_WARNING, undeployPlan } from './deploy/undeploy.ts';
 
-const env = (name: string): string | undefined => (process.env[name] === '' ? undefined : process.env[name]);
-const flag = (name: string): boolean => ['1', 'true', 'yes'].includes((process.env[name] ?? '').toLowerCase());
-const kubeOptions = { ...(env('KUBE_CONTEXT') ? { context: env('KUBE_CONTEXT')! } : {}) };
+const USAGE = 'usage: npx tsx cli/deploy.ts [deploy|undeploy|images|status|logs|port-forward|curl-local] [--dry-run]';
+const settings = commandSettings(
+  {
+    REGISTRY: Type.Optional(Type.String()),
+    REGISTRY_SKIP_TAG_RESOLVING: flag(),
+    PLATFORM: Type.String({ minLength: 1, default: 'platform' }),
+    DRY_RUN: flag(),
+    FORCE: flag(),
+    ALL: flag(),
+    YES: flag(),
+    ...kubeSettings,
+    CONTAINER_TOOL: Type.Optional(choice('docker', 'podman')),
+    FN: Type.Optional(Type.String()),
+    // kubectl logs --tail: -1 is every line.
+    TAIL: Type.Integer({ minimum: -1, default: 100 }),
+    FOLLOW: flag(),
+    TYPE: Type.Optional(Type.String()),
+    DATA: Type.Optional(Type.String()),
+  },
+  USAGE,
+);
+const kubeOptions: KubeOptions = { kubectl: settings.KUBECTL, ...(settings.KUBE_CONTEXT ? { context: settings.KUBE_CONTEXT } : {}) };
 
 function version(): string {
   return (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -40,7 +65,7 @@ function knativeObjects(): K8sObject[] {
 }
 
 function platformInput(): PlatformInput {
-  const dir = env('PLATFORM') ?? 'platform';
+  const dir = settings.PLATFORM;
   const path = join(repoRoot, dir);
   if (!existsSync(join(path, 'kustomization.yaml')) && !existsSync(join(path, 'kustomization.yml'))) {
     return { dir, problem: `${dir}/ has no kustomization.yaml: the platform manifests (Kafka, Elasticsearch, Kibana, Prometheus, Grafana) are not there yet` };
@@ -60,7 +85,7 @@ function namespaceOf(objects: K8sObject[]): string {
 function kubectl(args: string[]): Promise<number> {
   const cluster = new KubeCluster(kubeOptions);
   return new Promise((resolve) => {
-    const child = spawn(process.env['KUBECTL'] ?? 'kubectl', [...cluster.kubectlArgs, ...args], { stdio: 'inherit' });
+    const child = spawn(settings.KUBECTL, [...cluster.kubectlArgs, ...args], { stdio: 'inherit' });
     child.on('error', (error) => {
       console.error(`kubectl: ${error.message}`);
       resolve(127);
@@ -92,10 +117,10 @@ function deployPlan() {
     knativeObjects: knativeObjects(),
     platform: platformInput(),
     ...(context ? { context, minikube: isMinikubeContext(context, kubeOptions) } : {}),
-    ...(env('REGISTRY') ? { registry: env('REGISTRY')! } : {}),
-    registrySkipsTagResolving: flag('REGISTRY_SKIP_TAG_RESOLVING'),
-    force: flag('FORCE'),
-    ...(env('CONTAINER_TOOL') ? { containerTool: env('CONTAINER_TOOL')! } : {}),
+    ...(settings.REGISTRY ? { registry: settings.REGISTRY } : {}),
+    registrySkipsTagResolving: isOn(settings.REGISTRY_SKIP_TAG_RESOLVING),
+    force: isOn(settings.FORCE),
+    ...(settings.CONTAINER_TOOL ? { containerTool: settings.CONTAINER_TOOL } : {}),
     dockerfiles: ownDockerfiles(),
   }) };
 }
@@ -108,7 +133,7 @@ async function deploy(dryRun: boolean): Promise<void> {
     console.log(formatPlan(steps));
     return;
   }
-  const report = await execute(steps, new KubeCluster(kubeOptions), new LocalHost(repoRoot), { root: repoRoot });
+  const report = await execute(steps, new KubeCluster(kubeOptions), host(), { root: repoRoot });
   console.log(`deployed: ${report.steps} steps; secrets ${report.secrets.map((s) => `${s.name} ${s.outcome}`).join(', ')}`);
 }
 
@@ -123,11 +148,11 @@ async function images(dryRun: boolean): Promise<void> {
     throw new DeployError('make images needs no cluster');
   };
   const noCluster = { contextName: () => undefined, info: unused, apply: unused, applyObjects: unused, check: unused, getConfigMap: unused, getSecret: unused, createSecret: unused, delete: unused, deleteUrl: unused, access: unused };
-  await execute(steps, noCluster, new LocalHost(repoRoot), { root: repoRoot });
+  await execute(steps, noCluster, host(), { root: repoRoot });
 }
 
 async function confirm(question: string): Promise<boolean> {
-  if (flag('YES')) return true;
+  if (isOn(settings.YES)) return true;
   if (!process.stdin.isTTY) {
     console.error('not a terminal: say YES=1 to go ahead without the question');
     return false;
@@ -140,7 +165,7 @@ async function confirm(question: string): Promise<boolean> {
 
 async function undeploy(dryRun: boolean): Promise<void> {
   const knative = knativeObjects();
-  const steps = undeployPlan({ knativeObjects: knative, platform: platformInput(), releases: loadReleases(), all: flag('ALL') });
+  const steps = undeployPlan({ knativeObjects: knative, platform: platformInput(), releases: loadReleases(), all: isOn(settings.ALL) });
   if (dryRun) {
     console.log(`make undeploy: the plan (${steps.length} steps; DRY_RUN: no cluster is touched)\n`);
     console.log(formatPlan(steps));
@@ -150,13 +175,13 @@ async function undeploy(dryRun: boolean): Promise<void> {
   const context = currentContext(kubeOptions);
   console.log(`\nmake undeploy deletes namespace ${namespaceOf(knative)} and everything in it on context ${context}.`);
   console.log(`\n  WARNING: ${OFFSETS_WARNING}\n`);
-  if (flag('ALL')) console.log('  ALL=1: Knative Serving, Kourier, Eventing, Eventing Kafka and KEDA are uninstalled too.\n');
+  if (isOn(settings.ALL)) console.log('  ALL=1: Knative Serving, Kourier, Eventing, Eventing Kafka and KEDA are uninstalled too.\n');
   if (!(await confirm('Delete?'))) {
     console.log('nothing deleted');
     process.exitCode = 1;
     return;
   }
-  await execute(steps, new KubeCluster(kubeOptions), new LocalHost(repoRoot), { root: repoRoot });
+  await execute(steps, new KubeCluster(kubeOptions), host(), { root: repoRoot });
 }
 
 async function status(): Promise<void> {
@@ -179,8 +204,8 @@ async function status(): Promise<void> {
 }
 
 function functionName(knative: K8sObject[]): { fn: string; container: string } {
-  const fn = env('FN');
-  const ksvcs = knative.filter((o) => o.kind === 'Service' && o.apiVersion === 'serving.knative.dev/v1');
+  const fn = settings.FN;
+  const ksvcs = knative.filter(isKsvc);
   const ksvc = ksvcs.find((k) => k.metadata.name === fn);
   if (!ksvc) throw new DeployError(`FN must name a function: one of ${ksvcs.map((k) => k.metadata.name).join(', ')}`);
   const container = (ksvc['spec'] as { template: { spec: { containers: { name?: string }[] } } }).template.spec.containers[0]?.name ?? 'user-container';
@@ -192,8 +217,8 @@ async function logs(): Promise<void> {
   const knative = render(join(repoRoot, 'knative'));
   const { fn, container } = functionName(knative);
   // The container is named in knative/<fn>.yaml; Knative calls it user-container only when unnamed.
-  const args = ['logs', '-n', namespaceOf(knative), '-l', `serving.knative.dev/service=${fn}`, '-c', container, `--tail=${env('TAIL') ?? '100'}`, '--prefix', '--max-log-requests=20'];
-  if (flag('FOLLOW')) args.push('-f');
+  const args = ['logs', '-n', namespaceOf(knative), '-l', `serving.knative.dev/service=${fn}`, '-c', container, `--tail=${settings.TAIL}`, '--prefix', '--max-log-requests=20'];
+  if (isOn(settings.FOLLOW)) args.push('-f');
   process.exitCode = await kubectl(args);
 }
 
@@ -215,7 +240,7 @@ async function portForwards(): Promise<void> {
   console.log(`port-forwards on 127.0.0.1 (Ctrl-C stops them):\n`);
   await Promise.all(
     forwards.map(async (f) => {
-      const pf = portForward({ kubectlArgs: cluster.kubectlArgs, namespace: f.namespace, target: f.target, remotePort: f.remote, localPort: f.local });
+      const pf = portForward({ kubectl: settings.KUBECTL, kubectlArgs: cluster.kubectlArgs, namespace: f.namespace, target: f.target, remotePort: f.remote, localPort: f.local });
       try {
         const port = await pf.ready;
         console.log(`  ${f.label.padEnd(40)} http://127.0.0.1:${port}`);
@@ -224,7 +249,7 @@ async function portForwards(): Promise<void> {
       }
     }),
   );
-  const fns = knative.filter((o) => o.kind === 'Service' && o.apiVersion === 'serving.knative.dev/v1');
+  const fns = knative.filter(isKsvc);
   console.log(`\n  functions go through Kourier with their Host header (scale-to-zero included: the activator wakes them):`);
   for (const k of fns) {
     const local = k.metadata.labels?.['networking.knative.dev/visibility'] === 'cluster-local';
@@ -232,23 +257,6 @@ async function portForwards(): Promise<void> {
   }
   console.log(`  credentials: kubectl -n ${ns} get secret grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d   (kibana: elasticsearch-credentials)\n`);
   await new Promise<void>((resolve) => process.on('SIGINT', () => resolve()));
-}
-
-/** One sample CloudEvent per function, for a first curl. */
-export function sampleEvent(fn: string, now = new Date()): { type: string; data: unknown } {
-  const time = now.toISOString();
-  const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000).toISOString();
-  const raw: RawEvent = { event_id: '3b241101-e2bb-4255-8caf-4136c566a962', timestamp: time, user_id: 4321, session_id: 54321, event_type: 'purchase', product_id: 250, price: 19.99, quantity: 3, region: 'EU', device: 'tablet' };
-  switch (fn) {
-    case 'generate':
-      return { type: CeType.generateRequest, data: { count: 10 } };
-    case 'enrich':
-      return { type: CeType.shopEvent, data: raw };
-    case 'index':
-      return { type: CeType.enrichedEvent, data: { ...raw, ...derivedFieldsOf(raw), enriched_at: time } };
-    default:
-      return { type: CeType.windowTouched, data: { window_start: minute } };
-  }
 }
 
 async function curlLocal(): Promise<void> {
@@ -260,11 +268,11 @@ async function curlLocal(): Promise<void> {
   // through the activator when the function is scaled to zero (its private Service has no endpoints then).
   const target = 'svc/kourier-internal';
   const hostHeader = `${fn}.${ns}.svc.cluster.local`;
-  const pf = portForward({ kubectlArgs: new KubeCluster(kubeOptions).kubectlArgs, namespace: 'kourier-system', target, remotePort: 80 });
+  const pf = portForward({ kubectl: settings.KUBECTL, kubectlArgs: new KubeCluster(kubeOptions).kubectlArgs, namespace: 'kourier-system', target, remotePort: 80 });
   const port = await pf.ready;
   const sample = sampleEvent(fn);
-  const type = env('TYPE') ?? sample.type;
-  const body = env('DATA') ?? JSON.stringify(sample.data);
+  const type = settings.TYPE ?? sample.type;
+  const body = settings.DATA ?? JSON.stringify(sample.data);
   const id = `curl-local-${Date.now()}`;
   const headers = { host: hostHeader, 'ce-specversion': '1.0', 'ce-type': type, 'ce-source': '/make-curl-local', 'ce-id': id, 'ce-time': new Date().toISOString(), 'content-type': 'application/json' };
   console.log(`# through ${target} (kubectl -n kourier-system port-forward ${target} ${port}:80)`);
@@ -286,6 +294,15 @@ async function curlLocal(): Promise<void> {
   pf.stop();
 }
 
+function parseCommandLine() {
+  return parseArgs({ args: process.argv.slice(2), options: { 'dry-run': { type: 'boolean', default: false } }, allowPositionals: true });
+}
+
+/** docker or podman on this machine, CONTAINER_TOOL first. */
+function host(): LocalHost {
+  return new LocalHost(repoRoot, settings.CONTAINER_TOOL);
+}
+
 const commands: Record<string, (dryRun: boolean) => Promise<void>> = {
   deploy,
   undeploy,
@@ -296,9 +313,15 @@ const commands: Record<string, (dryRun: boolean) => Promise<void>> = {
   'curl-local': curlLocal,
 };
 
-const args = process.argv.slice(2);
-const dryRun = args.includes('--dry-run') || flag('DRY_RUN');
-const command = args.find((a) => !a.startsWith('--')) ?? 'deploy';
+let args: ReturnType<typeof parseCommandLine>;
+try {
+  args = parseCommandLine();
+} catch (error) {
+  console.error(`${(error as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const dryRun = args.values['dry-run'] || isOn(settings.DRY_RUN);
+const command = args.positionals[0] ?? 'deploy';
 const run = commands[command];
 if (!run) {
   console.error(`unknown command ${command}: one of ${Object.keys(commands).join(', ')}`);

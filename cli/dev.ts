@@ -5,18 +5,21 @@
  */
 import { resolve } from 'node:path';
 import { CeType } from '../shared/ce-types.ts';
-import { endpoints, infra, type LocalPlatform } from './local-platform.ts';
+import { endpoints, infra, type LocalPlatform, localPlatformSettings } from './local-platform.ts';
+import { commandSettings, port } from './settings.ts';
 import { setupPlatform } from './setup.ts';
 import { DevRuntime } from './dev/runtime.ts';
 
 const root = resolve(import.meta.dirname, '..');
-const platform: LocalPlatform = {
-  kafkaPort: Number(process.env['KAFKA_PORT'] ?? 19092),
-  esPort: Number(process.env['ES_PORT'] ?? 19200),
-  runDir: '.run/infra',
-};
-const BASE_PORT = Number(process.env['DEV_BASE_PORT'] ?? 8080);
-const DASHBOARD_PORT = Number(process.env['DASHBOARD_PORT'] ?? 8090);
+const settings = commandSettings({
+  ...localPlatformSettings,
+  // The first function's port; each function takes a block of 20 from here.
+  DEV_BASE_PORT: port(8080),
+  DASHBOARD_PORT: port(8090),
+});
+const platform: LocalPlatform = { kafkaPort: settings.KAFKA_PORT, esPort: settings.ES_PORT, runDir: '.run/infra' };
+const BASE_PORT = settings.DEV_BASE_PORT;
+const DASHBOARD_PORT = settings.DASHBOARD_PORT;
 const { kafkaBrokers, elasticsearchUrl } = endpoints(platform);
 
 const startedInfra = !infra('status', platform);

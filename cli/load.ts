@@ -5,16 +5,22 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CeType } from '../shared/ce-types.ts';
-import { targetFromEnv } from './target.ts';
+import { Type } from '@sinclair/typebox';
+import { commandSettings } from './settings.ts';
+import { pipelineTarget, targetSettings } from './target.ts';
 
-const rate = Number(process.env['RATE'] ?? 100);
-const duration = Number(process.env['DURATION'] ?? 30);
-if (!Number.isInteger(rate) || rate < 1 || rate > 100_000 || !Number.isInteger(duration) || duration < 1 || duration > 3600) {
-  console.error('usage: make load RATE=<events/s, 1..100000> DURATION=<seconds, 1..3600>');
-  process.exit(2);
-}
+const settings = commandSettings(
+  {
+    ...targetSettings,
+    RATE: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
+    DURATION: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
+  },
+  'usage: make load RATE=<events/s, 1..100000> DURATION=<seconds, 1..3600>',
+);
+const rate = settings.RATE;
+const duration = settings.DURATION;
 
-const target = targetFromEnv();
+const target = pipelineTarget(settings);
 const url = target.generateUrl();
 const runId = randomUUID().slice(0, 8);
 let produced = 0;

@@ -5,6 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { TProperties } from '@sinclair/typebox';
+import { port } from './settings.ts';
 
 export interface LocalPlatform {
   kafkaPort: number;
@@ -14,6 +16,12 @@ export interface LocalPlatform {
 }
 
 const root = resolve(import.meta.dirname, '..');
+
+/** The ports of `make dev`'s Kafka and Elasticsearch (`make platform-up` uses the same). */
+export const localPlatformSettings = {
+  KAFKA_PORT: port(19092),
+  ES_PORT: port(19200),
+} satisfies TProperties;
 
 export function infraEnv(p: LocalPlatform): NodeJS.ProcessEnv {
   return {

@@ -8,8 +8,9 @@ import { CloudEvent, type CloudEventV1 } from 'cloudevents';
 import type { Kafka } from 'kafkajs';
 import { brokersOf } from '../shared/config.ts';
 import { EventProducer, createKafka, fromKafkaRecord, toKafkaRecord } from '../shared/kafka.ts';
-import { loadTopology, type Topology } from './manifests.ts';
-import { targetFromEnv } from './target.ts';
+import { loadTopology, type Topology } from './manifests/index.ts';
+import { commandSettings } from './settings.ts';
+import { pipelineTarget, targetSettings } from './target.ts';
 
 export const REDRIVE_GROUP = 'big-data-pipeline-redrive';
 
@@ -90,7 +91,7 @@ export async function redrive(kafka: Kafka, topology: Topology, deadLetterTopic:
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const target = targetFromEnv();
+  const target = pipelineTarget(commandSettings(targetSettings));
   const topology = loadTopology();
   const deadLetterTopic = topology.kafkaSinks.find((s) => s.name === 'dead-letters')?.topic ?? 'dead-letters';
   const kafka = createKafka({ brokers: brokersOf(target.kafkaBrokers), clientId: 'redrive', connectionTimeoutMs: 5000 });

@@ -2,7 +2,8 @@ import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { detectTarget, parseQuantity, serviceOf } from './target.ts';
+import { detectTarget } from './target.ts';
+import { parseQuantity, serviceOf } from './target/cluster.ts';
 
 describe('detectTarget', () => {
   const dir = mkdtempSync(join(tmpdir(), 'target-'));

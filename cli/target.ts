@@ -1,372 +1,29 @@
 /**
  * Where `make load`, `make watch` and `make redrive` act: the local runtime (`make dev`) or
- * a cluster (`make deploy`). Everything those commands need goes through this one interface.
+ * a cluster (`make deploy`). Everything those commands need goes through one interface,
+ * PipelineTarget (target/pipeline-target.ts).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
-import { connect } from 'node:net';
-import { resolve } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { readGroupLag } from '../shared/lag.ts';
-import type { RuntimeState } from './dev/runtime.ts';
-import { KubeCluster, currentContext } from './deploy/kube.ts';
-import { type PortForward, portForward } from './deploy/port-forward.ts';
-import { PIPELINE_NAMESPACE, type Topology, loadTopology } from './manifests.ts';
+import { existsSync, statSync } from 'node:fs';
+import { type Static, type TObject, type TProperties, Type } from '@sinclair/typebox';
+import { currentContext } from './deploy/kubeconfig.ts';
+import { localPlatformSettings } from './local-platform.ts';
+import { choice, kubeSettings, port } from './settings.ts';
+import { ClusterTarget } from './target/cluster.ts';
+import { LOCAL_STATE_FILE, LocalTarget } from './target/local.ts';
+import type { PipelineTarget } from './target/pipeline-target.ts';
 
-export interface SourceView {
-  name: string;
-  topic: string;
-  sink: string;
-  lag: number;
-  /** The ConsumerGroup's vreplicas, as KEDA/the HPA set them, and max-scale. */
-  vreplicas: number;
-  maxVReplicas: number;
-  /** Dispatcher pods the source is placed on: one Kafka consumer each. */
-  pods: number;
-  /** Members of the source's consumer group, as Kafka reports them. */
-  members: number;
-  /** Ready function pods (KPA). */
-  instances: number;
-  delivered: number;
-  deadLettered: number;
-}
+export const targetSettings = {
+  /** Unset: detectTarget() decides. */
+  TARGET: Type.Optional(choice('local', 'cluster')),
+  ...localPlatformSettings,
+  ...kubeSettings,
+  CLUSTER_KAFKA_PORT: port(39092),
+  CLUSTER_ES_PORT: port(39200),
+  CLUSTER_GENERATE_PORT: port(38080),
+  GENERATE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+} satisfies TProperties;
 
-export interface PipelineTarget {
-  name: string;
-  kafkaBrokers: string;
-  elasticsearchUrl: string;
-  /** URL to POST generate.request CloudEvents to. */
-  generateUrl(): string;
-  sources(): Promise<SourceView[]>;
-  /** Recent scaling decisions and notable events, newest last. */
-  events(): Promise<string[]>;
-  /** How many records were ever produced to a topic (for rates). */
-  topicEnd(topic: string): Promise<number>;
-}
-
-async function endOf(admin: Admin, topic: string): Promise<number> {
-  return (await admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + Number(o.high), 0);
-}
-
-const LOCAL_STATE_FILE = resolve(import.meta.dirname, '../.run/dev/state.json');
-
-export class LocalTarget implements PipelineTarget {
-  readonly name = 'local';
-  readonly kafkaBrokers = `127.0.0.1:${process.env['KAFKA_PORT'] ?? 19092}`;
-  readonly elasticsearchUrl = `http://127.0.0.1:${process.env['ES_PORT'] ?? 19200}`;
-
-  constructor(private readonly stateFile = LOCAL_STATE_FILE) {}
-
-  state(): RuntimeState {
-    if (!existsSync(this.stateFile)) throw new Error('the local runtime is not running: start it with `make dev`');
-    return JSON.parse(readFileSync(this.stateFile, 'utf8')) as RuntimeState;
-  }
-
-  generateUrl(): string {
-    const generate = this.state().services.find((s) => s.name === 'generate');
-    if (!generate) throw new Error('no generate service in the local runtime');
-    return generate.url;
-  }
-
-  async sources(): Promise<SourceView[]> {
-    const state = this.state();
-    return state.sources.map((s) => {
-      const service = state.services.find((x) => x.name === s.sink);
-      return {
-        name: s.name,
-        topic: s.topics.join(','),
-        sink: s.sink,
-        lag: s.lag,
-        vreplicas: s.vreplicas,
-        maxVReplicas: s.maxScale,
-        pods: s.placements.length,
-        members: s.members,
-        instances: service?.instances ?? 0,
-        delivered: s.delivered,
-        deadLettered: s.deadLettered,
-      };
-    });
-  }
-
-  #admin: Promise<Admin> | undefined;
-
-  async topicEnd(topic: string): Promise<number> {
-    this.#admin ??= (async () => {
-      const admin = new Kafka({ clientId: 'watch', brokers: [this.kafkaBrokers], connectionTimeout: 2000, logLevel: logLevel.NOTHING }).admin();
-      await admin.connect();
-      return admin;
-    })();
-    this.#admin.catch(() => (this.#admin = undefined));
-    return endOf(await this.#admin, topic);
-  }
-
-  async events(): Promise<string[]> {
-    return this.state().events;
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// A cluster deployed by `make deploy`
-
-/** A Kubernetes quantity (as an HPA reports a metric) → number: 1500m, 12, 10k, 2Mi. */
-export function parseQuantity(text: string): number {
-  const match = /^([+-]?\d+(?:\.\d+)?)(m|k|M|G|Ki|Mi|Gi)?$/.exec(text.trim());
-  if (!match) return Number.NaN;
-  const factor: Record<string, number> = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
-  return Number(match[1]) * (match[2] ? factor[match[2]]! : 1);
-}
-
-/** "host.namespace.svc.cluster.local:9092" or "http://host.namespace.svc…:9200" → the Service and port. */
-export function serviceOf(address: string, fallbackPort: number): { service: string; port: number } {
-  const hostPort = address.replace(/^[a-z]+:\/\//, '').split('/')[0]!.split(',')[0]!;
-  const [host = '', port] = hostPort.split(':');
-  return { service: host.split('.')[0]!, port: port ? Number(port) : fallbackPort };
-}
-
-type Live = { metadata?: { name?: string; uid?: string }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
-
-/**
- * The pipeline on a Kubernetes cluster, reached through `kubectl port-forward`s that start
- * on first use and end with the process:
- * - generateUrl(): a local HTTP proxy to Kourier that adds generate's Host header (load.ts
- *   posts to a plain URL). GENERATE_URL skips it when the ksvc URL resolves from here.
- * - kafkaBrokers / elasticsearchUrl: forwards to the kafka and elasticsearch Services named
- *   in knative/ (with the pipeline user's credentials from elasticsearch-credentials).
- * - sources(): lag from Kafka through the forward (KEDA's metric from the HPA when Kafka is
- *   out of reach), vreplicas and placements from the KafkaSource's ConsumerGroup (KEDA sets
- *   the replicas, the scheduler the placements), group members from Kafka,
- *   instances = ready pods of the Knative Service, delivered = committed offsets.
- */
-export class ClusterTarget implements PipelineTarget {
-  readonly name = 'cluster';
-  readonly #kube: KubeCluster;
-  readonly #namespace: string;
-  readonly #forwards = new Map<string, PortForward>();
-  #topology?: Topology;
-  #admin?: Promise<Admin>;
-  #proxy?: Server;
-  #kafkaUrl?: string;
-  #esUrl?: string;
-
-  constructor(options: { namespace?: string; context?: string } = {}) {
-    this.#kube = new KubeCluster(options.context ? { context: options.context } : {});
-    this.#namespace = options.namespace ?? PIPELINE_NAMESPACE;
-    try {
-      void this.#kube.kubeConfig;
-    } catch (error) {
-      throw new Error(`TARGET=cluster needs a cluster: ${(error as Error).message}`);
-    }
-  }
-
-  #topo(): Topology {
-    this.#topology ??= loadTopology();
-    return this.#topology;
-  }
-
-  #env(name: string): string | undefined {
-    return this.#topo().services.map((s) => s.env[name]).find((v) => v !== undefined);
-  }
-
-  #forward(key: string, namespace: string, target: string, remotePort: number, localPort: number): PortForward {
-    let forward = this.#forwards.get(key);
-    if (!forward) {
-      forward = portForward({ kubectlArgs: this.#kube.kubectlArgs, namespace, target, remotePort, localPort, unref: true });
-      this.#forwards.set(key, forward);
-    }
-    return forward;
-  }
-
-  get kafkaBrokers(): string {
-    if (!this.#kafkaUrl) {
-      const { service, port } = serviceOf(this.#env('KAFKA_BROKERS') ?? 'kafka:9092', 9092);
-      const local = Number(process.env['CLUSTER_KAFKA_PORT'] ?? 39092);
-      this.#forward('kafka', this.#namespace, `svc/${service}`, port, local);
-      this.#kafkaUrl = `127.0.0.1:${local}`;
-    }
-    return this.#kafkaUrl;
-  }
-
-  get elasticsearchUrl(): string {
-    if (!this.#esUrl) {
-      const { service, port } = serviceOf(this.#env('ELASTICSEARCH_URL') ?? 'http://elasticsearch:9200', 9200);
-      const local = Number(process.env['CLUSTER_ES_PORT'] ?? 39200);
-      this.#forward('elasticsearch', this.#namespace, `svc/${service}`, port, local);
-      const credentials = this.#credentials();
-      this.#esUrl = `http://${credentials ? `${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@` : ''}127.0.0.1:${local}`;
-    }
-    return this.#esUrl;
-  }
-
-  /** The pipeline user (sync: elasticsearchUrl is a property). */
-  #credentials(): { username: string; password: string } | undefined {
-    try {
-      const json = execFileSync(process.env['KUBECTL'] ?? 'kubectl', [...this.#kube.kubectlArgs, 'get', 'secret', 'elasticsearch-credentials', '-n', this.#namespace, '-o', 'json'], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
-      const data = (JSON.parse(json) as { data?: Record<string, string> }).data ?? {};
-      const decode = (k: string) => Buffer.from(data[k] ?? '', 'base64').toString('utf8');
-      return data['username'] && data['password'] ? { username: decode('username'), password: decode('password') } : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  generateUrl(): string {
-    const given = process.env['GENERATE_URL'];
-    if (given) return given;
-    const port = Number(process.env['CLUSTER_GENERATE_PORT'] ?? 38080);
-    if (!this.#proxy) {
-      const generate = this.#topo().services.find((s) => s.name === 'generate');
-      if (!generate) throw new Error('knative/ has no generate service');
-      // Kourier routes by Host: the ksvc URL's host (status.url), through its public or internal gateway.
-      const upstream = (async () => {
-        const ksvc = (await this.#objects().read({ apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'generate', namespace: this.#namespace } })) as Live;
-        const url = typeof ksvc.status?.['url'] === 'string' ? (ksvc.status['url'] as string) : `http://generate.${this.#namespace}.svc.cluster.local`;
-        const gateway = generate.visibility === 'cluster-local' ? 'svc/kourier-internal' : 'svc/kourier';
-        const local = await this.#forward('kourier', 'kourier-system', gateway, 80, 0).ready;
-        return { host: new URL(url).host, port: local };
-      })();
-      upstream.catch(() => undefined);
-      this.#proxy = createServer((req: IncomingMessage, res: ServerResponse) => {
-        upstream.then(
-          ({ host, port: local }) => {
-            const proxied = request({ host: '127.0.0.1', port: local, method: req.method, path: req.url, headers: { ...req.headers, host } }, (answer) => {
-              res.writeHead(answer.statusCode ?? 502, answer.headers);
-              answer.pipe(res);
-            });
-            proxied.on('error', (error) => {
-              res.writeHead(502, { 'content-type': 'application/json' });
-              res.end(JSON.stringify({ error: `Kourier port-forward: ${error.message}` }));
-            });
-            req.pipe(proxied);
-          },
-          (error: Error) => {
-            res.writeHead(502, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ error: `cannot reach generate on the cluster: ${error.message}` }));
-          },
-        );
-      });
-      this.#proxy.listen(port, '127.0.0.1');
-      this.#proxy.unref();
-    }
-    return `http://127.0.0.1:${port}`;
-  }
-
-  #objects(): k8s.KubernetesObjectApi {
-    return k8s.KubernetesObjectApi.makeApiClient(this.#kube.kubeConfig);
-  }
-
-  /**
-   * Kafka admin through the forward. Brokers advertise their in-cluster addresses, so every
-   * connection is sent to the forward instead (right for the platform's single broker).
-   */
-  #kafkaAdmin(): Promise<Admin> {
-    this.#admin ??= (async () => {
-      const [, port] = this.kafkaBrokers.split(':');
-      await this.#forwards.get('kafka')!.ready;
-      const kafka = new Kafka({
-        clientId: 'watch-cluster',
-        brokers: [this.kafkaBrokers],
-        connectionTimeout: 3000,
-        retry: { retries: 1 },
-        logLevel: logLevel.NOTHING,
-        socketFactory: ({ onConnect }) => connect({ host: '127.0.0.1', port: Number(port) }, onConnect),
-      });
-      const admin = kafka.admin();
-      await admin.connect();
-      return admin;
-    })();
-    this.#admin.catch(() => (this.#admin = undefined));
-    return this.#admin;
-  }
-
-  /** KEDA's view of the lag: the HPA's external metric (average per consumer) × consumers. */
-  async #kedaLag(consumerGroup: string): Promise<number> {
-    const api = this.#objects();
-    const scaledObjects = await api.list<Live>('keda.sh/v1alpha1', 'ScaledObject', this.#namespace);
-    const so = scaledObjects.items.find((o) => (o.spec?.['scaleTargetRef'] as { name?: string } | undefined)?.name === consumerGroup);
-    if (!so) return 0; // no ScaledObject: KEDA is not scaling this source (or it is at rest)
-    const hpaName = (so.status?.['hpaName'] as string | undefined) ?? `keda-hpa-${so.metadata?.name}`;
-    const hpa = (await api.read({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: hpaName, namespace: this.#namespace } })) as Live;
-    const metrics = (hpa.status?.['currentMetrics'] as { external?: { current?: { averageValue?: string; value?: string } } }[] | undefined) ?? [];
-    const replicas = Math.max(1, Number(hpa.status?.['currentReplicas'] ?? 0));
-    return metrics.reduce((sum, m) => {
-      const current = m.external?.current;
-      if (current?.value) return sum + parseQuantity(current.value);
-      return sum + (current?.averageValue ? parseQuantity(current.averageValue) * replicas : 0);
-    }, 0);
-  }
-
-  async sources(): Promise<SourceView[]> {
-    const api = this.#objects();
-    const core = this.#kube.kubeConfig.makeApiClient(k8s.CoreV1Api);
-    const admin = await this.#kafkaAdmin().catch(() => undefined);
-    return Promise.all(
-      this.#topo().kafkaSources.map(async (source): Promise<SourceView> => {
-        const live = (await api
-          .read({ apiVersion: 'sources.knative.dev/v1', kind: 'KafkaSource', metadata: { name: source.name, namespace: this.#namespace } })
-          .catch(() => undefined)) as Live | undefined;
-        // Knative names the source's ConsumerGroup after its UID; KEDA scales its spec.replicas.
-        const uid = live?.metadata?.uid;
-        const group = uid
-          ? ((await api.read({ apiVersion: 'internal.kafka.eventing.knative.dev/v1alpha1', kind: 'ConsumerGroup', metadata: { name: uid, namespace: this.#namespace } }).catch(() => undefined)) as Live | undefined)
-          : undefined;
-        const vreplicas = Number(group?.spec?.['replicas'] ?? 0);
-        const placements = group?.status?.['placements'];
-        const pods = Array.isArray(placements) ? placements.length : 0;
-        const functionPods = await core.listNamespacedPod({ namespace: this.#namespace, labelSelector: `serving.knative.dev/service=${source.sink}` });
-        const instances = functionPods.items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
-        let lag = Number.NaN;
-        let delivered = Number.NaN;
-        let members = Number.NaN;
-        if (admin) {
-          members = await admin
-            .describeGroups([source.consumerGroup])
-            .then(({ groups }) => groups[0]?.members.length ?? 0)
-            .catch(() => Number.NaN);
-          const lags = await Promise.all(source.topics.map((topic) => readGroupLag(admin, source.consumerGroup, topic, source.initialOffset))).catch(() => undefined);
-          if (lags) {
-            lag = lags.reduce((sum, l) => sum + l.total, 0);
-            delivered = lags.reduce((sum, l) => sum + l.partitions.reduce((s, p) => s + Math.max(0, p.committed), 0), 0);
-          }
-        }
-        if (Number.isNaN(lag) && uid) lag = await this.#kedaLag(uid).catch(() => Number.NaN);
-        return {
-          name: source.name,
-          topic: source.topics.join(','),
-          sink: source.sink,
-          lag,
-          vreplicas,
-          maxVReplicas: source.scaling.maxScale,
-          pods,
-          members,
-          instances,
-          delivered,
-          // Not counted per source on a cluster: the dispatcher exports no such metric by default.
-          deadLettered: Number.NaN,
-        };
-      }),
-    );
-  }
-
-  /** Recent Kubernetes events of the namespace: HPA rescales, KEDA, revisions, pods. */
-  async topicEnd(topic: string): Promise<number> {
-    return endOf(await this.#kafkaAdmin(), topic);
-  }
-
-  async events(): Promise<string[]> {
-    const core = this.#kube.kubeConfig.makeApiClient(k8s.CoreV1Api);
-    const list = await core.listNamespacedEvent({ namespace: this.#namespace });
-    const at = (e: k8s.CoreV1Event) => new Date(e.eventTime ?? e.lastTimestamp ?? e.firstTimestamp ?? 0).getTime();
-    return list.items
-      .sort((a, b) => at(a) - at(b))
-      .slice(-30)
-      .map((e) => `${new Date(at(e)).toISOString().slice(11, 19)} ${e.involvedObject.kind}/${e.involvedObject.name} ${e.reason ?? ''}: ${(e.message ?? '').trim()}`);
-  }
-}
+export type TargetSettings = Static<TObject<typeof targetSettings>>;
 
 /** local while `make dev` is running (its state file is fresh), else cluster when a kube context exists. */
 export function detectTarget(stateFile = LOCAL_STATE_FILE, now = Date.now(), hasContext = () => currentContext() !== undefined): 'local' | 'cluster' {
@@ -374,9 +31,12 @@ export function detectTarget(stateFile = LOCAL_STATE_FILE, now = Date.now(), has
   return hasContext() ? 'cluster' : 'local';
 }
 
-export function targetFromEnv(): PipelineTarget {
-  const name = process.env['TARGET'] || detectTarget();
-  if (name === 'local') return new LocalTarget();
-  if (name === 'cluster') return new ClusterTarget(process.env['KUBE_CONTEXT'] ? { context: process.env['KUBE_CONTEXT'] } : {});
-  throw new Error(`unknown TARGET "${name}" (use local or cluster)`);
+export function pipelineTarget(settings: TargetSettings): PipelineTarget {
+  if ((settings.TARGET ?? detectTarget()) === 'local') return new LocalTarget({ kafka: settings.KAFKA_PORT, elasticsearch: settings.ES_PORT });
+  return new ClusterTarget({
+    kubectl: settings.KUBECTL,
+    ...(settings.KUBE_CONTEXT ? { context: settings.KUBE_CONTEXT } : {}),
+    ports: { kafka: settings.CLUSTER_KAFKA_PORT, elasticsearch: settings.CLUSTER_ES_PORT, generate: settings.CLUSTER_GENERATE_PORT },
+    ...(settings.GENERATE_URL ? { generateUrl: settings.GENERATE_URL } : {}),
+  });
 }

@@ -5,13 +5,16 @@
  * events/s into its topic and out to its function, dead letters. Per recent window: status,
  * events, late events and the aggregate revision.
  */
+import { elasticsearchConfig } from '../shared/config.ts';
 import { createEsClient } from '../shared/elasticsearch.ts';
-import { targetFromEnv } from './target.ts';
+import { commandSettings, flag, isOn } from './settings.ts';
+import { pipelineTarget, targetSettings } from './target.ts';
 
-const target = targetFromEnv();
-const es = createEsClient({ url: target.elasticsearchUrl, requestTimeoutMs: 2000 });
-const aggregatesIndex = process.env['AGGREGATES_INDEX'] ?? 'events-aggregated';
-const once = process.env['ONCE'] === '1';
+const settings = commandSettings({ ...targetSettings, AGGREGATES_INDEX: elasticsearchConfig.AGGREGATES_INDEX, ONCE: flag() });
+const target = pipelineTarget(settings);
+const es = createEsClient({ ...(await target.elasticsearch()), requestTimeoutMs: 2000 });
+const aggregatesIndex = settings.AGGREGATES_INDEX;
+const once = isOn(settings.ONCE);
 
 const previous = new Map<string, { at: number; produced: number; delivered: number }>();
 

@@ -14,13 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type K8sObject, dig, parseObjects, render, repoRoot } from '../cli/manifests.ts';
-import { getProperty, loadReleases } from '../cli/releases.ts';
+import { type K8sObject, dig, parseObjects, render, repoRoot } from '../cli/manifests/index.ts';
+import { getProperty, loadReleases } from '../cli/manifests/releases.ts';
 import { DeployError, execute } from '../cli/deploy/execute.ts';
 import { fetchText } from '../cli/deploy/host.ts';
 import { KubeCluster } from '../cli/deploy/kube.ts';
-import { FIELD_MANAGER, generatedSecrets } from '../cli/deploy/plan.ts';
-import { ClusterError, type Host, type Step } from '../cli/deploy/steps.ts';
+import { generatedSecrets } from '../cli/deploy/secrets.ts';
+import { ClusterError, FIELD_MANAGER, type Host, type Step } from '../cli/deploy/steps.ts';
+import { ClusterTarget } from '../cli/target/cluster.ts';
 import { type RebuiltRelease, releaseText } from './upstream/releases.ts';
 
 const TESTENV = join(repoRoot, 'tools', 'k8s-testenv', 'testenv.sh');
@@ -99,6 +100,15 @@ describe('KubeCluster against a real kube-apiserver', () => {
     expect(second.secrets.map((s) => s.outcome)).toEqual(['kept', 'kept', 'kept', 'kept']);
     expect(await cluster.getSecret(ns, 'elasticsearch-credentials')).toEqual(before);
     expect(await cluster.createSecret(ns, 'grafana-admin', { 'admin-user': 'x', 'admin-password': 'y' }, {})).toBe('exists');
+  });
+
+  it('TARGET=cluster (make watch) reaches Elasticsearch as the pipeline user of elasticsearch-credentials', async () => {
+    // The forwards find no pod behind the Services here (no kubelet): only the credentials are read.
+    const ports = { kafka: 39092, elasticsearch: 39200, generate: 38080 };
+    const generated = await cluster.getSecret(ns, 'elasticsearch-credentials');
+    expect(await new ClusterTarget({ kubeconfig, ports }).elasticsearch()).toEqual({ url: 'http://127.0.0.1:39200', username: 'big-data-pipeline', password: generated?.['password'] });
+    // No Secret there: no credentials, and no error.
+    expect(await new ClusterTarget({ kubeconfig, ports, namespace: 'default' }).elasticsearch()).toEqual({ url: 'http://127.0.0.1:39200' });
   });
 
   it('registries-skipping-tag-resolving: appended to a custom list, only our key touched', async () => {

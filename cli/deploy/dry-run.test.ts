@@ -1,7 +1,7 @@
 /** `make deploy DRY_RUN=1` prints the plan and touches no cluster: there is none to touch here. */
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../manifests.ts';
+import { repoRoot } from '../manifests/index.ts';
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -7,10 +7,10 @@
  * kube-apiserver (KubeCluster pointed at its kubeconfig), or on a cluster.
  */
 import { describe, expect, it } from 'vitest';
-import type { K8sObject } from '../manifests.ts';
+import type { K8sObject } from '../manifests/index.ts';
 import { DeployError, execute } from './execute.ts';
-import { fakePlatform, repoPlanOptions } from './fixtures.ts';
-import { loadReleases } from '../releases.ts';
+import { fakePlatform, repoPlanOptions } from '../../test/deploy-fixtures.ts';
+import { loadReleases } from '../manifests/releases.ts';
 import { plan } from './plan.ts';
 import { type Access, type Cluster, ClusterError, type ClusterInfo, type Host, type ObjectRef, type RunResult, type Step, type WaitFor, type WaitStatus } from './steps.ts';
 
@@ -152,7 +152,7 @@ function fakeTime() {
 
 const steps = plan(repoPlanOptions());
 const run = (cluster: Cluster, host: Host, s: Step[] = steps, time = fakeTime()) =>
-  execute(s, cluster, host, { root: '/repo', sleep: time.sleep, now: time.now, pollMs: 1000, retryDelayMs: 1000 });
+  execute(s, cluster, host, { root: '/repo', sleep: time.sleep, now: time.now, pollMs: 1000, retryDelayMs: 1 });
 
 describe('execute() against a fake cluster [seam test: control flow only]', () => {
   it('carries out the plan in order: releases (patched), namespace, secrets, platform, images, pipeline', async () => {

@@ -7,9 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { type K8sObject, parseObjects } from '../manifests.ts';
-import { patchRelease } from '../releases.ts';
-import { registryImage, shipVia } from './plan.ts';
+import pRetry, { AbortError } from 'p-retry';
+import { type K8sObject, parseObjects } from '../manifests/index.ts';
+import { patchRelease } from '../manifests/releases.ts';
+import { registryImage, shipVia } from './images.ts';
+import { printSummary } from './summary.ts';
 import { type Action, type Cluster, ClusterError, type Host, type ObjectRef, type ShipVia, type Step, type WaitFor, type WaitStatus, describeRef, describeWait } from './steps.ts';
 
 export class DeployError extends Error {
@@ -21,11 +23,13 @@ export interface ExecuteOptions {
   root: string;
   /** Attempts of one apply/delete that fails with a retryable error. */
   attempts?: number;
+  /** The first pause before trying again; it doubles up to maxRetryDelayMs. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
   pollMs?: number;
   /** How often a wait still pending says so. */
   progressEveryMs?: number;
+  /** The pause between polls of a wait, and its clock (tests move both by hand). */
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   /** n random alphanumeric characters. */
@@ -52,21 +56,27 @@ export async function execute(steps: Step[], cluster: Cluster, host: Host, optio
   let tool: 'docker' | 'podman' | undefined;
   const width = String(steps.length).length;
 
-  async function withRetries<T>(what: string, run: () => Promise<T>): Promise<T> {
-    let delay = retryDelayMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await run();
-      } catch (error) {
-        const retryable = error instanceof ClusterError && error.retryable;
-        const message = error instanceof Error ? error.message : String(error);
-        if (!retryable) throw new DeployError(`${what}: ${message}`);
-        if (attempt >= attempts) throw new DeployError(`${what}: still failing after ${attempts} attempts: ${message}`);
-        host.log(`      not yet (${firstLine(message)}); again in ${Math.round(delay / 1000)} s`);
-        await sleep(delay);
-        delay = Math.min(delay * 2, maxRetryDelayMs);
-      }
-    }
+  /** A retryable ClusterError is tried again, with back-off, up to `attempts` times; any other error ends it at once. */
+  function withRetries<T>(what: string, run: () => Promise<T>): Promise<T> {
+    const attempt = () =>
+      run().catch((error: unknown) => {
+        if (error instanceof ClusterError && error.retryable) throw error;
+        throw new AbortError(new DeployError(`${what}: ${error instanceof Error ? error.message : String(error)}`));
+      });
+    return pRetry(attempt, {
+      retries: attempts - 1,
+      minTimeout: retryDelayMs,
+      maxTimeout: maxRetryDelayMs,
+      factor: 2,
+      onFailedAttempt: ({ error, retriesLeft, retriesConsumed }) => {
+        // The pause p-retry takes next (minTimeout × factor^retries so far, capped); it does not say it.
+        const delay = Math.min(retryDelayMs * 2 ** retriesConsumed, maxRetryDelayMs);
+        if (retriesLeft > 0) host.log(`      not yet (${firstLine(error.message)}); again in ${Math.round(delay / 1000)} s`);
+      },
+    }).catch((error: unknown) => {
+      if (error instanceof DeployError) throw error;
+      throw new DeployError(`${what}: still failing after ${attempts} attempts: ${(error as Error).message}`);
+    });
   }
 
   async function wait(waits: WaitFor[], timeoutMs: number): Promise<void> {
@@ -296,41 +306,4 @@ function firstLine(text: string): string {
 function tail(text: string): string {
   const lines = text.trim().split('\n');
   return lines.slice(-8).join('\n');
-}
-
-function printSummary(action: Extract<Action, { type: 'summary' }>, access: Awaited<ReturnType<Cluster['access']>>, host: Host): void {
-  const ns = action.namespace;
-  const lines: string[] = ['', `big-data-pipeline is deployed in namespace ${ns}`, '', '  functions (kubectl get ksvc -n ' + ns + '):'];
-  for (const s of action.services) {
-    const live = access.services.find((a) => a.name === s.name);
-    lines.push(`    ${s.name.padEnd(18)} ${(live?.url ?? '(no URL yet)').padEnd(64)} ${s.visibility}${live && !live.ready ? '  NOT READY' : ''}`);
-  }
-  lines.push('', '  credentials (generated once, random; never printed here):');
-  for (const secret of action.secrets) {
-    const key = secret.keys.find((k) => k.includes('password')) ?? secret.keys[0]!;
-    lines.push(`    ${secret.name.padEnd(26)} {${secret.keys.join(', ')}}   kubectl -n ${ns} get secret ${secret.name} -o jsonpath='{.data.${key}}' | base64 -d`);
-  }
-  const generate = action.services.find((s) => s.visibility === 'public');
-  const url = generate && access.services.find((a) => a.name === generate.name)?.url;
-  const host_ = url ? new URL(url).host : generate ? `${generate.name}.${ns}.<domain>` : undefined;
-  const ce = `-H 'ce-specversion: 1.0' -H 'ce-type: dev.bigdatapipeline.generate.request.v1' -H 'ce-source: /curl' -H "ce-id: $(date +%s%N)" -H "ce-time: $(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" -H 'content-type: application/json' -d '{"count": 100}'`;
-  if (host_) {
-    lines.push('', '  try it through Kourier:');
-    const k = access.kourier;
-    if (k?.loadBalancer) lines.push(`    curl -i -H "Host: ${host_}" http://${k.loadBalancer} ${ce}`);
-    if (k?.nodePort && k.nodeAddress) lines.push(`    curl -i -H "Host: ${host_}" http://${k.nodeAddress}:${k.nodePort} ${ce}`);
-    lines.push(
-      '    # from anywhere kubectl works (kind on macOS, remote clusters):',
-      '    kubectl -n kourier-system port-forward svc/kourier 8080:80 &',
-      `    curl -i -H "Host: ${host_}" http://127.0.0.1:8080 ${ce}`,
-    );
-  }
-  lines.push(
-    '',
-    '  cluster-local functions: make curl-local FN=enrich   (a port-forward to svc/kourier-internal with the Host header)',
-    `  consoles: make port-forward   (${action.consoles.map((c) => c.name).join(', ') || 'the platform Services'})`,
-    '  more: make status · make logs FN=enrich · make watch TARGET=cluster · make load TARGET=cluster',
-    '',
-  );
-  for (const line of lines) host.log(line);
 }

@@ -31,13 +31,13 @@ export function runCommand(command: string, args: string[], options: { cwd?: str
 }
 
 /**
- * docker or podman, whichever has a running engine (CONTAINER_TOOL picks one). A docker
+ * docker or podman, whichever has a running engine (`preferred` is tried first). A docker
  * CLI without a reachable daemon does not count: the build would fail later and less clearly.
  */
 export async function detectContainerTool(
   has: (command: string) => Promise<boolean> | boolean,
   run: (command: string, args: string[]) => Promise<RunResult>,
-  preferred = process.env['CONTAINER_TOOL'],
+  preferred: string | undefined,
 ): Promise<{ tool: 'docker' | 'podman' } | { tool: undefined; why: string }> {
   const candidates = (preferred === 'podman' ? ['podman', 'docker'] : ['docker', 'podman']) as ('docker' | 'podman')[];
   const reasons: string[] = [];
@@ -69,7 +69,11 @@ export async function fetchText(url: string, timeoutMs = 60_000): Promise<string
 }
 
 export class LocalHost implements Host {
-  constructor(private readonly root: string) {}
+  /** `preferredTool`: CONTAINER_TOOL, docker or podman. */
+  constructor(
+    private readonly root: string,
+    private readonly preferredTool?: string,
+  ) {}
 
   async has(command: string): Promise<boolean> {
     return onPath(command);
@@ -88,7 +92,7 @@ export class LocalHost implements Host {
   }
 
   containerTool() {
-    return detectContainerTool(onPath, (command, args) => this.run(command, args));
+    return detectContainerTool(onPath, (command, args) => this.run(command, args), this.preferredTool);
   }
 
   log(line: string): void {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../manifests.ts';
+import { repoRoot } from '../manifests/index.ts';
 import { detectContainerTool } from './host.ts';
-import { DOCKERFILE, DOCKER_IGNORE } from './plan.ts';
+import { DOCKERFILE, DOCKER_IGNORE } from './images.ts';
 
 interface Instruction {
   keyword: string;

@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { K8sObject } from '../manifests.ts';
-import { conditionStatus, deploymentStatus, isMinikubeContext, jobStatus, loadKubeConfig, parseJsonObjects, statefulSetStatus, toClusterError } from './kube.ts';
+import type { K8sObject } from '../manifests/index.ts';
+import { parseJsonObjects } from './kube.ts';
+import { toClusterError } from './kube-errors.ts';
+import { isMinikubeContext, loadKubeConfig } from './kubeconfig.ts';
+import { conditionStatus, deploymentStatus, jobStatus, statefulSetStatus } from './readiness.ts';
 
 const obj = (kind: string, extra: Record<string, unknown>): K8sObject & { status?: Record<string, unknown> } => ({
   apiVersion: kind === 'Job' ? 'batch/v1' : 'apps/v1',

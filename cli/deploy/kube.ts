@@ -7,193 +7,12 @@
  * the user's, a kind cluster, or a bare kube-apiserver in an envtest.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { parse as parseYaml } from 'yaml';
-import type { K8sObject } from '../manifests.ts';
-import { FIELD_MANAGER } from './plan.ts';
-import { type Access, type Cluster, ClusterError, type ClusterInfo, type ObjectRef, type WaitFor, type WaitStatus, describeRef } from './steps.ts';
-
-export interface KubeOptions {
-  /** A kubeconfig file; else $KUBECONFIG, else ~/.kube/config, else in-cluster. */
-  kubeconfig?: string;
-  /** A context of it; else its current context. */
-  context?: string;
-  kubectl?: string;
-}
-
-/**
- * The kubeconfig, read without contacting anything. Undefined (with the reason) when there
- * is none: client-node's own loadFromDefault would then quietly fall back to
- * http://localhost:8080, which is never what a deploy means.
- */
-export function loadKubeConfig(options: KubeOptions = {}): { kc: k8s.KubeConfig } | { kc: undefined; why: string } {
-  const kc = new k8s.KubeConfig();
-  const env = process.env['KUBECONFIG'];
-  const files = kubeconfigFiles(options);
-  const present = files.filter((f) => existsSync(f));
-  try {
-    if (present.length > 0) {
-      kc.loadFromFile(present[0]!);
-      for (const more of present.slice(1)) {
-        const other = new k8s.KubeConfig();
-        other.loadFromFile(more);
-        kc.mergeConfig(other, true);
-      }
-    } else if (!options.kubeconfig && !env && process.env['KUBERNETES_SERVICE_HOST']) {
-      kc.loadFromCluster();
-    } else {
-      return { kc: undefined, why: `no kubeconfig (${files.join(', ')} ${files.length > 1 ? 'do' : 'does'} not exist)` };
-    }
-  } catch (error) {
-    return { kc: undefined, why: `cannot read the kubeconfig: ${(error as Error).message}` };
-  }
-  if (options.context) {
-    if (!kc.getContextObject(options.context)) return { kc: undefined, why: `the kubeconfig has no context "${options.context}"` };
-    kc.setCurrentContext(options.context);
-  }
-  if (!kc.getCurrentContext()) return { kc: undefined, why: 'the kubeconfig has no current context' };
-  return { kc };
-}
-
-/** The kubeconfig files kubectl would read: --kubeconfig, else $KUBECONFIG, else ~/.kube/config. */
-function kubeconfigFiles(options: KubeOptions): string[] {
-  const env = process.env['KUBECONFIG'];
-  return options.kubeconfig ? [options.kubeconfig] : env ? env.split(delimiter).filter(Boolean) : [join(homedir(), '.kube', 'config')];
-}
-
-const MINIKUBE_PROVIDER = 'minikube.sigs.k8s.io';
-
-/**
- * Whether minikube wrote this context: minikube names the context after its profile
- * (`minikube -p dev` → context `dev`) and marks it with a `context_info` extension whose
- * provider is minikube.sigs.k8s.io. client-node drops extensions, so the files are read here.
- */
-export function isMinikubeContext(context: string, options: KubeOptions = {}): boolean {
-  for (const file of kubeconfigFiles(options).filter((f) => existsSync(f))) {
-    let config: { contexts?: { name?: unknown; context?: { extensions?: { extension?: { provider?: unknown } }[] } }[] } | null;
-    try {
-      config = parseYaml(readFileSync(file, 'utf8')) as typeof config;
-    } catch {
-      continue;
-    }
-    const entry = config?.contexts?.find((c) => c?.name === context);
-    if (entry) return (entry.context?.extensions ?? []).some((e) => e?.extension?.provider === MINIKUBE_PROVIDER);
-  }
-  return false;
-}
-
-/** The current context's name, or undefined; reads the kubeconfig only. */
-export function currentContext(options: KubeOptions = {}): string | undefined {
-  const loaded = loadKubeConfig(options);
-  return loaded.kc?.getCurrentContext();
-}
-
-// ---------------------------------------------------------------------------------------
-// Errors: which ones pass by themselves
-
-const TRANSIENT =
-  /failed calling webhook|connection refused|no endpoints available|i\/o timeout|TLS handshake timeout|the server is currently unable|context deadline exceeded|Internal error occurred|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|socket hang up|fetch failed|no matches for kind|ensure CRDs are installed first|Unrecognized API version and kind|Failed to fetch resource metadata|the object has been modified|is being deleted|unexpected EOF/i;
-
-function apiMessage(error: k8s.ApiException<unknown>): string {
-  let body: unknown = error.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      // a plain-text body
-    }
-  }
-  const message = (body as { message?: unknown } | undefined)?.message;
-  return typeof message === 'string' ? message : typeof body === 'string' && body ? body : error.message.split('\n')[0]!;
-}
-
-export function toClusterError(what: string, error: unknown): ClusterError {
-  if (error instanceof ClusterError) return error;
-  if (error instanceof k8s.ApiException) {
-    // Discovery of a group not served yet (its CRD is being installed) comes back as a 404 whose
-    // body is a bare "404 page not found"; client-node says so in the error's message.
-    const discovery = /Failed to fetch resource metadata/.test(error.message);
-    const message = discovery ? `${error.message.split('\n')[0]!.replace(/: HTTP-Code: \d+$/, '')}: not served (yet)` : apiMessage(error);
-    const retryable = discovery || error.code >= 500 || error.code === 429 || (error.code === 409 && /being deleted|modified/.test(message)) || TRANSIENT.test(message);
-    return new ClusterError(`${what}: ${message} (HTTP ${error.code})`, retryable);
-  }
-  const message = error instanceof Error ? `${error.message}${(error as NodeJS.ErrnoException).code ? ` (${(error as NodeJS.ErrnoException).code})` : ''}` : String(error);
-  return new ClusterError(`${what}: ${message}`, TRANSIENT.test(message));
-}
-
-function isNotFound(error: unknown): boolean {
-  return error instanceof k8s.ApiException && error.code === 404 && !/resource metadata/.test(error.message);
-}
-
-function isUnknownKind(error: unknown): boolean {
-  return error instanceof Error && /Unrecognized API version and kind|Failed to fetch resource metadata/.test(error.message);
-}
-
-// ---------------------------------------------------------------------------------------
-// Readiness of the kinds the deploy waits for
-
-type Condition = { type?: string; status?: string; reason?: string; message?: string };
-type Live = K8sObject & { status?: Record<string, unknown>; spec?: Record<string, unknown> };
-
-function conditions(object: Live): Condition[] {
-  const list = object.status?.['conditions'];
-  return Array.isArray(list) ? (list as Condition[]) : [];
-}
-
-function conditionIs(object: Live, type: string): Condition | undefined {
-  return conditions(object).find((c) => c.type === type);
-}
-
-function generationSeen(object: Live): boolean {
-  const generation = object.metadata['generation'];
-  const observed = object.status?.['observedGeneration'];
-  return typeof generation !== 'number' || typeof observed !== 'number' || observed >= generation;
-}
-
-function num(value: unknown, fallback = 0): number {
-  return typeof value === 'number' ? value : fallback;
-}
-
-export function deploymentStatus(d: Live): WaitStatus {
-  const want = num(d.spec?.['replicas'], 1);
-  const updated = num(d.status?.['updatedReplicas']);
-  const available = num(d.status?.['availableReplicas']);
-  const condition = conditionIs(d, 'Available');
-  const done = generationSeen(d) && condition?.status === 'True' && updated >= want && available >= want;
-  return { done, detail: `${d.metadata.name} ${available}/${want} available${condition?.status === 'True' || !condition?.message ? '' : `: ${condition.message}`}` };
-}
-
-export function statefulSetStatus(s: Live): WaitStatus {
-  const want = num(s.spec?.['replicas'], 1);
-  const ready = num(s.status?.['readyReplicas']);
-  const updated = num(s.status?.['updatedReplicas'], want);
-  const done = generationSeen(s) && ready >= want && updated >= want;
-  return { done, detail: `${s.metadata.name} ${ready}/${want} ready` };
-}
-
-export function jobStatus(j: Live): WaitStatus {
-  const failed = conditionIs(j, 'Failed');
-  if (failed?.status === 'True') return { done: false, failed: true, detail: `${j.metadata.name}: ${failed.reason ?? 'Failed'} ${failed.message ?? ''}`.trim() };
-  const complete = conditionIs(j, 'Complete')?.status === 'True';
-  return { done: complete, detail: `${j.metadata.name} ${complete ? 'complete' : `running (${num(j.status?.['active'])} active, ${num(j.status?.['failed'])} failed pods)`}` };
-}
-
-/** Knative-style Ready (ksvc, sources, sinks): the current generation seen and Ready=True. */
-export function conditionStatus(o: Live, type: string): WaitStatus {
-  const c = conditionIs(o, type);
-  const done = generationSeen(o) && c?.status === 'True';
-  return { done, detail: `${o.kind}/${o.metadata.name} ${type}=${c?.status ?? 'Unknown'}${c && c.status !== 'True' && (c.reason || c.message) ? ` ${c.reason ?? ''}: ${c.message ?? ''}` : ''}` };
-}
-
-function statusOf(o: Live, condition: string): WaitStatus {
-  if (o.apiVersion === 'apps/v1' && o.kind === 'Deployment') return deploymentStatus(o);
-  if (o.apiVersion === 'apps/v1' && o.kind === 'StatefulSet') return statefulSetStatus(o);
-  if (o.apiVersion === 'batch/v1' && o.kind === 'Job') return jobStatus(o);
-  return conditionStatus(o, condition);
-}
+import type { K8sObject } from '../manifests/index.ts';
+import { TRANSIENT, apiMessage, isNotFound, isUnknownKind, toClusterError } from './kube-errors.ts';
+import { type KubeOptions, isMinikubeContext, loadKubeConfig } from './kubeconfig.ts';
+import { type Live, conditionIs, conditionStatus, deploymentStatus, statusOf } from './readiness.ts';
+import { type Access, type Cluster, ClusterError, type ClusterInfo, FIELD_MANAGER, type ObjectRef, type WaitFor, type WaitStatus, describeRef } from './steps.ts';
 
 /** kubectl -o json of several objects: a List, one object, or objects one after another. */
 export function parseJsonObjects(text: string): Live[] {
@@ -221,8 +40,6 @@ export function parseJsonObjects(text: string): Live[] {
   return out;
 }
 
-// ---------------------------------------------------------------------------------------
-
 export class KubeCluster implements Cluster {
   readonly #kc: k8s.KubeConfig | undefined;
   readonly #why: string | undefined;
@@ -236,7 +53,7 @@ export class KubeCluster implements Cluster {
     const loaded = loadKubeConfig(options);
     this.#kc = loaded.kc;
     this.#why = loaded.kc ? undefined : loaded.why;
-    this.#kubectl = options.kubectl ?? process.env['KUBECTL'] ?? 'kubectl';
+    this.#kubectl = options.kubectl ?? 'kubectl';
     const context = loaded.kc?.getCurrentContext();
     this.#kubectlArgs = [...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []), ...(context ? ['--context', context] : [])];
   }

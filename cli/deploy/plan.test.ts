@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { render, repoRoot } from '../manifests.ts';
-import { fakePlatform, repoPlanOptions } from './fixtures.ts';
-import { OFFSETS_WARNING, PlanError, formatPlan, plan, referencedSecrets, undeployPlan } from './plan.ts';
-import type { Action, Step } from './steps.ts';
+import { render, repoRoot } from '../manifests/index.ts';
+import { fakePlatform, repoPlanOptions } from '../../test/deploy-fixtures.ts';
+import { PlanError, plan } from './plan.ts';
+import { referencedSecrets } from './secrets.ts';
+import { type Action, type Step, formatPlan } from './steps.ts';
+import { OFFSETS_WARNING, undeployPlan } from './undeploy.ts';
 
 const ids = (steps: Step[]) => steps.map((s) => s.id);
 const at = (steps: Step[], id: string): number => {

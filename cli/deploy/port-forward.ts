@@ -15,6 +15,8 @@ const children = new Set<ChildProcess>();
 let exitHook = false;
 
 export function portForward(options: {
+  /** The kubectl binary (KUBECTL); kubectl on PATH by default. */
+  kubectl?: string;
   kubectlArgs?: string[];
   namespace: string;
   /** svc/<name> or pod/<name> */
@@ -25,7 +27,7 @@ export function portForward(options: {
   /** Do not keep the process alive for it. */
   unref?: boolean;
 }): PortForward {
-  const kubectl = process.env['KUBECTL'] ?? 'kubectl';
+  const kubectl = options.kubectl ?? 'kubectl';
   const args = [...(options.kubectlArgs ?? []), 'port-forward', '-n', options.namespace, options.target, `${options.localPort || ''}:${options.remotePort}`, '--address', '127.0.0.1'];
   const child = spawn(kubectl, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);

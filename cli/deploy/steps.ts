@@ -5,8 +5,11 @@
  * Both are interfaces so the control flow can be tested against fakes and the real
  * implementation can be pointed at any kubeconfig (a kind cluster, a bare kube-apiserver).
  */
-import type { K8sObject } from '../manifests.ts';
-import type { ReleasePatch } from '../releases.ts';
+import type { K8sObject } from '../manifests/index.ts';
+import type { ReleasePatch } from '../manifests/releases.ts';
+
+/** The field manager of every server-side apply the deploy makes. */
+export const FIELD_MANAGER = 'big-data-pipeline';
 
 export type StepKind = 'check' | 'install' | 'configure' | 'apply' | 'wait' | 'build' | 'ship' | 'secret' | 'print' | 'delete';
 
@@ -98,6 +101,19 @@ export interface Step {
   kind: StepKind;
   description: string;
   action: Action;
+}
+
+/** The plan as DRY_RUN=1 prints it: one numbered line a step, with the text of a message or a certain failure under it. */
+export function formatPlan(steps: Step[]): string {
+  const width = String(steps.length).length;
+  return steps
+    .map((s, i) => {
+      const head = `${String(i + 1).padStart(width)}. ${s.kind.padEnd(9)} ${s.id.padEnd(34)} ${s.description}`;
+      if (s.action.type === 'message') return `${head}\n${' '.repeat(width + 2)}${s.action.text}`;
+      if (s.action.type === 'fail') return `${head}\n${' '.repeat(width + 2)}will stop here: ${s.action.message}`;
+      return head;
+    })
+    .join('\n');
 }
 
 // ---------------------------------------------------------------------------------------

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type K8sObject, render, repoRoot } from '../manifests.ts';
-import { loadReleases } from '../releases.ts';
-import type { PlanOptions } from './plan.ts';
+import { type K8sObject, render, repoRoot } from '../cli/manifests/index.ts';
+import { loadReleases } from '../cli/manifests/releases.ts';
+import type { PlanOptions } from '../cli/deploy/plan.ts';
 
 const ns = 'big-data-pipeline';
 const workload = (apiVersion: string, kind: string, name: string, extra: Record<string, unknown> = {}): K8sObject => ({
