@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { build, configSchema } from '../dashboard/app.ts';
+import { aggregateDocs, cellKey } from '../functions/window-aggregate/aggregate.ts';
 import { loadConfig } from '../shared/config.ts';
 import { esClientFor } from '../shared/elasticsearch.ts';
 import { aggregateId, windowStartOf } from '../shared/window.ts';
@@ -37,29 +38,16 @@ describe('dashboard on real Elasticsearch aggregates', () => {
     server = dashboard(env, () => nowMs);
     await es.bulk({
       refresh: true,
+      // The documents exactly as window-aggregate writes them, one cell at a time.
       operations: cells.flatMap((c) => {
-        const windowStart = w(c.at);
-        return [
-          { index: { _index: env.AGGREGATES_INDEX!, _id: aggregateId(windowStart, c.event_type, c.region) } },
-          {
-            window_start: windowStart,
-            window_end: new Date(Date.parse(windowStart) + 60_000).toISOString(),
-            event_type: c.event_type,
-            region: c.region,
-            count: c.count,
-            revenue_cents: c.revenue_cents,
-            revenue: c.revenue_cents / 100,
-            quantity: c.count,
-            price_cents_sum: c.revenue_cents,
-            avg_price: c.count === 0 ? 0 : c.revenue_cents / c.count / 100,
-            unique_users: 1,
-            status: c.status,
-            final_count: c.status === 'final' ? c.count - (c.late_events ?? 0) : null,
-            late_events: c.late_events ?? 0,
-            computed_at: new Date(nowMs - c.computed_ago_ms).toISOString(),
-            max_indexed_at: new Date(nowMs - c.computed_ago_ms - 500).toISOString(),
-          },
-        ];
+        const windowStartMs = Date.parse(w(c.at));
+        const computedAtMs = nowMs - c.computed_ago_ms;
+        const cell = { event_type: c.event_type, region: c.region, count: c.count, revenue_cents: c.revenue_cents, quantity: c.count, price_cents_sum: c.revenue_cents, unique_users: 1, max_indexed_at: computedAtMs - 500 };
+        const finals = c.status === 'final' ? { [cellKey(c.event_type, c.region)]: c.count - (c.late_events ?? 0) } : undefined;
+        return aggregateDocs(windowStartMs, [cell], finals, computedAtMs).flatMap((doc) => [
+          { index: { _index: env.AGGREGATES_INDEX!, _id: aggregateId(doc.window_start, doc.event_type, doc.region) } },
+          doc,
+        ]);
       }),
     });
   });
