@@ -1,43 +1,39 @@
 /**
- * The four functions wired in-process by the test, on real Kafka and Elasticsearch: the
- * test plays the KafkaSource, reading each topic and posting its records as binary
- * CloudEvents, shuffled and partly duplicated (at-least-once delivery). The results must
- * still be exact, checked against an oracle computed here from the unique raw events.
+ * The four functions as the processes they are (their bundles), wired by the test, on real
+ * Kafka and Elasticsearch: the test plays the KafkaSource, reading each topic and posting its
+ * records over HTTP as binary CloudEvents, shuffled and partly duplicated (at-least-once
+ * delivery). The results must still be exact, checked against an oracle computed here from
+ * the unique raw events.
  */
 import type { CloudEvent } from 'cloudevents';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as enrich from '../functions/enrich/app.ts';
-import * as generate from '../functions/generate/app.ts';
-import * as index from '../functions/index/app.ts';
-import * as windowAggregate from '../functions/window-aggregate/app.ts';
 import { aggregateDocs, type AggregateDoc, type Cell } from '../functions/window-aggregate/aggregate.ts';
-import { writeAggregates } from '../functions/window-aggregate/aggregator.ts';
+import { writeAggregates } from '../functions/window-aggregate/store.ts';
 import { CeType } from '../shared/ce-types.ts';
-import { loadConfig } from '../shared/config.ts';
-import { esClientFor } from '../shared/elasticsearch.ts';
-import { fromKafkaRecord, producerFor } from '../shared/kafka.ts';
-import { createMetrics } from '../shared/metrics.ts';
+import { fromKafkaRecord } from '../shared/kafka.ts';
 import type { RawEvent } from '../shared/schemas.ts';
+import { type FunctionProcess, startFunction } from './function-process.ts';
 import { aggregateDifferences, oracleOf } from './oracle.ts';
-import { binary, ce, endOffsets, esClient, isolatedEnv, preparePlatform, readTopic, shuffled, withConcurrency } from './helpers.ts';
+import { ce, endOffsets, esClient, isolatedEnv, preparePlatform, readTopic, shuffled, withConcurrency } from './helpers.ts';
 
 const CONCURRENCY = 50;
 const RATE = 40;
 const DURATION_S = 330; // 13,200 events over six 1-minute windows (the last one half full)
 const TOTAL = RATE * DURATION_S;
+const TOUCH_DEBOUNCE_MS = 500;
 
 describe('pipeline: generate → enrich → index → window-aggregate (real Kafka + Elasticsearch)', { timeout: 600_000 }, () => {
-  const env = isolatedEnv();
+  const env = isolatedEnv({ TOUCH_DEBOUNCE_MS: String(TOUCH_DEBOUNCE_MS) });
   const es = esClient();
-  let servers: { generate: FastifyInstance; enrich: FastifyInstance; index: FastifyInstance; aggregate: FastifyInstance; aggregate2: FastifyInstance };
+  let servers: { generate: FunctionProcess; enrich: FunctionProcess; index: FunctionProcess; aggregate: FunctionProcess; aggregate2: FunctionProcess };
+  const running: FunctionProcess[] = [];
   const startTimeMs = Math.floor((Date.now() - 12 * 60_000) / 60_000) * 60_000;
   const request = ce({ type: CeType.generateRequest, id: 'load-1', source: '/it', time: new Date().toISOString(), data: { ratePerSecond: RATE, durationSeconds: DURATION_S, startTime: new Date(startTimeMs).toISOString(), seed: 7 } });
   let uniqueEvents: RawEvent[] = [];
   let rawDeliveries: CloudEvent<unknown>[] = [];
 
-  const post = async (server: FastifyInstance, events: CloudEvent<unknown>[], concurrency = CONCURRENCY) => {
-    const statuses = await withConcurrency(events, concurrency, async (e) => (await server.inject(binary(e))).statusCode);
+  const post = async (server: FunctionProcess, events: CloudEvent<unknown>[], concurrency = CONCURRENCY) => {
+    const statuses = await withConcurrency(events, concurrency, async (e) => (await server.post(e)).statusCode);
     const bad = statuses.filter((s) => s !== 200);
     expect(bad, `non-200 answers: ${[...new Set(bad)].join(',')}`).toEqual([]);
   };
@@ -46,7 +42,7 @@ describe('pipeline: generate → enrich → index → window-aggregate (real Kaf
   let noticesDelivered = new Map<number, number>();
   let delivered = 0;
   const deliverNotices = async () => {
-    await new Promise((r) => setTimeout(r, 700)); // let trailing (debounced) notices go out
+    await new Promise((r) => setTimeout(r, TOUCH_DEBOUNCE_MS + 200)); // let trailing (debounced) notices go out
     const ends = await endOffsets(env.TOPIC_WINDOWS!);
     const total = [...ends.values()].reduce((a, b) => a + b, 0);
     const records = await readTopic(env.TOPIC_WINDOWS!, total - delivered, noticesDelivered);
@@ -56,7 +52,7 @@ describe('pipeline: generate → enrich → index → window-aggregate (real Kaf
   };
 
   const tick = async () => {
-    const res = await servers.aggregate.inject(binary(ce({ type: CeType.ping, data: {} })));
+    const res = await servers.aggregate.post(ce({ type: CeType.ping, data: {} }));
     expect(res.statusCode).toBe(200);
     return res.json();
   };
@@ -69,27 +65,24 @@ describe('pipeline: generate → enrich → index → window-aggregate (real Kaf
 
   beforeAll(async () => {
     await preparePlatform(env);
-    const metrics = (name: string) => createMetrics({ function: name });
-    const g = loadConfig(generate.configSchema, env);
-    const e = loadConfig(enrich.configSchema, env);
-    const i = loadConfig(index.configSchema, env);
-    const w = loadConfig(windowAggregate.configSchema, env);
-    servers = {
-      generate: generate.build(g, { producer: producerFor('generate', g, metrics('generate')), metrics: metrics('generate') }),
-      enrich: enrich.build(e, { producer: producerFor('enrich', e, metrics('enrich')), metrics: metrics('enrich') }),
-      index: index.build(i, { es: esClientFor(i), producer: producerFor('index', i, metrics('index')), metrics: metrics('index') }),
-      aggregate: windowAggregate.build(w, { es: esClientFor(w), metrics: metrics('window-aggregate') }),
-      aggregate2: windowAggregate.build(w, { es: esClientFor(w), metrics: metrics('window-aggregate') }),
-    };
+    const start = (name: string) => startFunction(name, env).then((fn) => {
+      running.push(fn);
+      return fn;
+    });
+    const starting = [start('generate'), start('enrich'), start('index'), start('window-aggregate'), start('window-aggregate')] as const;
+    // Every start settles before a failed one is reported, so afterAll stops all that did start.
+    await Promise.allSettled(starting);
+    const [generate, enrich, index, aggregate, aggregate2] = await Promise.all(starting);
+    servers = { generate, enrich, index, aggregate, aggregate2 };
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(Object.values(servers).map((s) => s.close()));
+    await Promise.all(running.map((fn) => fn.stop()));
     await es.close();
   });
 
   it(`indexes exactly the ${TOTAL} unique events and aggregates them exactly, despite 5 % duplicates and shuffling`, async () => {
-    const res = await servers.generate.inject(binary(request));
+    const res = await servers.generate.post(request);
     expect(res.statusCode).toBe(200);
     expect(res.json().produced).toBe(TOTAL);
 
@@ -118,7 +111,7 @@ describe('pipeline: generate → enrich → index → window-aggregate (real Kaf
 
   it('a generate.request delivered again with the same CE id yields no extra events', async () => {
     const before = await endOffsets(env.TOPIC_RAW!);
-    expect((await servers.generate.inject(binary(request))).statusCode).toBe(200);
+    expect((await servers.generate.post(request)).statusCode).toBe(200);
     const replay = (await readTopic(env.TOPIC_RAW!, TOTAL, before)).map(fromKafkaRecord);
     expect(new Set(replay.map((e) => e.id))).toEqual(new Set(rawDeliveries.map((e) => e.id)));
     const firstById = new Map(rawDeliveries.map((e) => [e.id, JSON.stringify(e.data)]));
@@ -142,7 +135,7 @@ describe('pipeline: generate → enrich → index → window-aggregate (real Kaf
     // A new event (another request) dated inside the first, already final, window.
     const late = ce({ type: CeType.generateRequest, id: 'late-1', source: '/it', data: { count: 1, startTime: new Date(startTimeMs + 5_000).toISOString() } });
     const rawBefore = await endOffsets(env.TOPIC_RAW!);
-    expect((await servers.generate.inject(binary(late))).statusCode).toBe(200);
+    expect((await servers.generate.post(late)).statusCode).toBe(200);
     const [lateRecord] = await readTopic(env.TOPIC_RAW!, 1, rawBefore);
     const lateEvent = fromKafkaRecord(lateRecord!);
     const before = await cellOf(lateEvent.data as RawEvent);
@@ -173,7 +166,7 @@ describe('pipeline: generate → enrich → index → window-aggregate (real Kaf
 
   it('concurrent recomputations of one window from two instances never leave the older result', async () => {
     // Two instances, each told about the window over HTTP as the dispatcher would.
-    const touch = (server: FastifyInstance) => server.inject(binary(ce({ type: CeType.windowTouched, data: { window_start: windowStart } }))).then((r) => expect(r.statusCode).toBe(200));
+    const touch = (server: FunctionProcess) => server.post(ce({ type: CeType.windowTouched, data: { window_start: windowStart } })).then((r) => expect(r.statusCode).toBe(200));
     const windowStartMs = startTimeMs - 60_000; // a window of its own, before the generated ones
     const windowStart = new Date(windowStartMs).toISOString();
     const indexedAt = () => new Date().toISOString();

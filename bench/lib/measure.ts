@@ -1,13 +1,12 @@
 /**
- * What every benchmark row measures with: CPU and memory of processes from /proc, child
- * processes that are ready when their readiness probe answers, rounds that alternate
- * subject and baseline after a warm-up, and medians with their spread. Nothing here asserts
- * a time: a row reports numbers and ratios, and the report says whether a target was met.
+ * What every benchmark row measures with: CPU and memory of processes from /proc, load
+ * driven over HTTP, rounds that alternate subject and baseline after a warm-up, and medians
+ * with their spread. Nothing here asserts a time: a row reports numbers and ratios, and the
+ * report says whether a target was met.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * User + system CPU seconds a process has used so far (Linux /proc), or undefined; with
@@ -84,18 +83,6 @@ export interface HttpBody {
   body: string;
 }
 
-export function get(port: number, path: string, timeoutMs = 1000): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 export function post(port: number, message: HttpBody, path = '/'): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -137,30 +124,6 @@ export async function drive(port: number, messages: readonly HttpBody[], concurr
   });
   const seconds = (performance.now() - started) / 1000;
   return { perSecond: messages.length / seconds, seconds, statuses };
-}
-
-/** Spawns a Node program on 127.0.0.1:port and resolves once GET readinessPath answers 200 (or 404 for servers without one). */
-export async function spawnReady(
-  args: string[],
-  port: number,
-  env: Record<string, string> = {},
-  readinessPath = '/health/readiness',
-  timeoutMs = 60_000,
-): Promise<{ child: ChildProcess; readyMs: number }> {
-  const started = performance.now();
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = started + timeoutMs;
-  while (performance.now() < deadline) {
-    const status = await get(port, readinessPath, 500).catch(() => 0);
-    if (status === 200) return { child, readyMs: performance.now() - started };
-    if (child.exitCode !== null) break;
-    await sleep(5);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`${args.join(' ')} did not become ready on port ${port}`);
 }
 
 export async function stop(child: ChildProcess): Promise<void> {
