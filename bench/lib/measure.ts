@@ -4,7 +4,6 @@
  * with their spread. Nothing here asserts a time: a row reports numbers and ratios, and the
  * report says whether a target was met.
  */
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 
@@ -126,14 +125,6 @@ export async function drive(port: number, messages: readonly HttpBody[], concurr
   return { perSecond: messages.length / seconds, seconds, statuses };
 }
 
-export async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 export interface Stats {
   median: number;

@@ -8,7 +8,8 @@
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchContext, BenchRow } from '../lib/context.ts';
-import { alternate, cpuSeconds, rssMiB, stats, stop } from '../lib/measure.ts';
+import { alternate, cpuSeconds, rssMiB, stats } from '../lib/measure.ts';
+import { terminate } from '../../cli/dev/terminate.ts';
 import type { RowResult } from '../lib/report.ts';
 import { BARE_FASTIFY, BARE_HTTP, bundles, script, spawnOnFreePort } from '../lib/fixtures.ts';
 
@@ -56,7 +57,7 @@ function envOf(ctx: BenchContext): Record<string, string> {
 async function start(args: string[], ports: number[], env: Record<string, string>): Promise<Start> {
   const { child, readyMs } = await spawnOnFreePort(args, ports, env);
   const cpuMs = (cpuSeconds(child.pid) ?? NaN) * 1000;
-  await stop(child);
+  await terminate(child);
   return { readyMs, cpuMs };
 }
 
@@ -121,7 +122,7 @@ async function idleMemory(ctx: BenchContext, bareFastify: string): Promise<RowRe
       if (rss === undefined) throw new Error(`no VmRSS for ${args.join(' ')}`);
       return rss;
     } finally {
-      await stop(child);
+      await terminate(child);
     }
   };
   const subject = async () => {

@@ -9,7 +9,8 @@
 import { Producer, ProduceAcks, stringSerializers } from '@platformatic/kafka';
 import { Partitioners, type Message } from 'kafkajs';
 import type { BenchRow } from '../lib/context.ts';
-import { CpuMeter, alternate, inLanes, medianOf, stop, stats } from '../lib/measure.ts';
+import { CpuMeter, alternate, inLanes, medianOf, stats } from '../lib/measure.ts';
+import { terminate } from '../../cli/dev/terminate.ts';
 import { type Run, type Spawned, type Tally, atLeast, binary, compared, driveRound, freshRawEvents, processes, rounded, spawnFunction, thousands } from '../lib/fixtures.ts';
 import { enrichedEvent } from '../../shared/events.ts';
 import { enrichEvent } from '../../functions/enrich/enrich.ts';
@@ -141,7 +142,7 @@ export const enrichRow: BenchRow = {
         },
       ];
     } finally {
-      if (fn) await stop(fn.child);
+      if (fn) await terminate(fn.child);
       await kafkajs.disconnect().catch(() => undefined);
       await platformatic.close().catch(() => undefined);
     }

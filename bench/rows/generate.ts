@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { CloudEvent } from 'cloudevents';
 import { Partitioners, type Message } from 'kafkajs';
 import type { BenchRow } from '../lib/context.ts';
-import { CpuMeter, alternate, drive, inLanes, stop } from '../lib/measure.ts';
+import { CpuMeter, alternate, drive, inLanes } from '../lib/measure.ts';
+import { terminate } from '../../cli/dev/terminate.ts';
 import { type Run, type Spawned, atLeast, binary, compared, failures, processes, spawnFunction, thousands } from '../lib/fixtures.ts';
 import { shopEvent } from '../../shared/events.ts';
 import { generateEvents, planFromRequest } from '../../functions/generate/generate.ts';
@@ -109,7 +110,7 @@ export const generateRow: BenchRow = {
         },
       ];
     } finally {
-      if (fn) await stop(fn.child);
+      if (fn) await terminate(fn.child);
       await producer.disconnect().catch(() => undefined);
     }
   },

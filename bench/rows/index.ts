@@ -7,7 +7,8 @@
  * every combination writes events no one wrote before, so each document is a new one.
  */
 import type { BenchRow } from '../lib/context.ts';
-import { CpuMeter, alternate, inLanes, medianOf, stop, stats } from '../lib/measure.ts';
+import { CpuMeter, alternate, inLanes, medianOf, stats } from '../lib/measure.ts';
+import { terminate } from '../../cli/dev/terminate.ts';
 import { type Run, type Spawned, type Tally, atLeast, binary, compared, driveRound, freshEnrichedEvents, processes, rounded, spawnFunction, thousands } from '../lib/fixtures.ts';
 import { enrichedEvent } from '../../shared/events.ts';
 import { bulkOperations } from '../../functions/index/bulk.ts';
@@ -94,7 +95,7 @@ export const indexRow: BenchRow = {
         },
       ];
     } finally {
-      if (fn) await stop(fn.child);
+      if (fn) await terminate(fn.child);
       await es.close();
     }
   },

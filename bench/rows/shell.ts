@@ -6,7 +6,8 @@
  * with the same logger level, and get the same loopback load and the same JSON bodies.
  */
 import type { BenchRow } from '../lib/context.ts';
-import { type HttpBody, CpuMeter, alternate, drive, stop } from '../lib/measure.ts';
+import { type HttpBody, CpuMeter, alternate, drive } from '../lib/measure.ts';
+import { terminate } from '../../cli/dev/terminate.ts';
 import { BARE_FASTIFY, type Run, type Spawned, binary, bundles, failures, freshRawEvents, measured, spawnOnFreePort, thousands } from '../lib/fixtures.ts';
 import { shopEvent } from '../../shared/events.ts';
 
@@ -83,7 +84,7 @@ export const shellRow: BenchRow = {
         },
       ];
     } finally {
-      for (const { child } of started) await stop(child);
+      for (const { child } of started) await terminate(child);
       built.remove();
     }
   },

@@ -19,7 +19,8 @@ import type { AggregateDoc } from '../../functions/window-aggregate/aggregate.ts
 import { aggregateDifferences, oracleOf } from '../../test/oracle.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { spawnOnFreePort } from '../lib/fixtures.ts';
-import { cpuSeconds, stop } from '../lib/measure.ts';
+import { cpuSeconds } from '../lib/measure.ts';
+import { terminate } from '../../cli/dev/terminate.ts';
 import { completeAt, followFreshness, offerLoad, percentile, windowCounts } from '../lib/pipeline.ts';
 
 /** What one round of an engine (the pipeline or Spark) measured. */
@@ -87,8 +88,8 @@ export async function sparkRound(ctx: BenchContext, offeredRate: number, halfRat
     finished = true;
     return { perSecond, freshnessP50: percentile(delays, 50), freshnessP99: percentile(delays, 99), cpu, exact: differences.length === 0, differences };
   } finally {
-    if (spark) await stop(spark);
-    if (generate) await stop(generate);
+    if (spark) await terminate(spark);
+    if (generate) await terminate(generate);
     await es.indices.delete({ index: [names.EVENTS_INDEX, names.AGGREGATES_INDEX, names.FINALS_INDEX], ignore_unavailable: true }).catch(() => undefined);
     await es.close();
     if (finished) rmSync(runDir, { recursive: true, force: true });
