@@ -13,6 +13,8 @@ export interface LocalPlatform {
   esPort: number;
   /** Run directory (config, pids, logs, data), relative to the repository or absolute. */
   runDir: string;
+  /** Kafka SASL_SSL and Elasticsearch HTTPS with passwords, as in production (infra.sh BDP_SECURE=1). */
+  secure?: boolean;
 }
 
 const root = resolve(import.meta.dirname, '..');
@@ -31,11 +33,27 @@ export function infraEnv(p: LocalPlatform): NodeJS.ProcessEnv {
     ES_PORT: String(p.esPort),
     ES_TRANSPORT_PORT: String(p.esPort + 100),
     BDP_RUN_DIR: resolve(root, p.runDir),
+    BDP_SECURE: p.secure ? '1' : '0',
   };
 }
 
+/**
+ * The client settings of the running platform as `infra.sh env` prints them (KAFKA_BROKERS,
+ * ELASTICSEARCH_URL and, when secure, the KAFKA_* and ELASTICSEARCH_* TLS and credential settings).
+ */
+export function clientEnv(p: LocalPlatform): Record<string, string> {
+  const { kafkaBrokers, elasticsearchUrl } = endpoints(p);
+  const env: Record<string, string> = { KAFKA_BROKERS: kafkaBrokers, ELASTICSEARCH_URL: elasticsearchUrl };
+  const printed = execFileSync(resolve(root, 'platform/local/infra.sh'), ['env'], { env: infraEnv(p), encoding: 'utf8' });
+  for (const line of printed.split('\n')) {
+    const match = /^(KAFKA_[A-Z_]+|ELASTICSEARCH_[A-Z_]+)=(.*)$/.exec(line);
+    if (match) env[match[1]!] = match[2]!;
+  }
+  return env;
+}
+
 export function endpoints(p: LocalPlatform): { kafkaBrokers: string; elasticsearchUrl: string } {
-  return { kafkaBrokers: `127.0.0.1:${p.kafkaPort}`, elasticsearchUrl: `http://127.0.0.1:${p.esPort}` };
+  return { kafkaBrokers: `127.0.0.1:${p.kafkaPort}`, elasticsearchUrl: `${p.secure ? 'https' : 'http'}://127.0.0.1:${p.esPort}` };
 }
 
 /** Runs `infra.sh start|stop|status`; false when it fails (status: not running). Start and stop print progress. */

@@ -1,27 +1,23 @@
 /**
  * Creates the pipeline's Kafka topics and Elasticsearch index templates/indices against
- * the configured platform (KAFKA_BROKERS, ELASTICSEARCH_URL). Safe to run again.
+ * the configured platform (KAFKA_BROKERS, ELASTICSEARCH_URL, and their TLS and credential
+ * settings). Safe to run again.
  */
 import { brokersOf, elasticsearchConfig, kafkaConfig, loadConfig, topicConfig } from '../shared/config.ts';
-import { createEsClient, ensureIndices } from '../shared/elasticsearch.ts';
-import { createKafka, ensureTopics } from '../shared/kafka.ts';
+import { createEsClient, ensureIndices, esOptionsOf } from '../shared/elasticsearch.ts';
+import { createKafka, ensureTopics, kafkaSecurityOf } from '../shared/kafka.ts';
 import { pipelineTopics } from '../shared/topology.ts';
 
 export async function setupPlatform(env: Record<string, string | undefined> = process.env): Promise<void> {
   const config = loadConfig({ ...kafkaConfig, ...elasticsearchConfig, ...topicConfig }, env);
-  const admin = createKafka({ brokers: brokersOf(config.KAFKA_BROKERS), clientId: 'setup', connectionTimeoutMs: 5000 }).admin();
+  const admin = createKafka({ brokers: brokersOf(config.KAFKA_BROKERS), clientId: 'setup', connectionTimeoutMs: 5000, ...kafkaSecurityOf(config) }).admin();
   await admin.connect();
   try {
     await ensureTopics(admin, pipelineTopics(config));
   } finally {
     await admin.disconnect();
   }
-  const es = createEsClient({
-    url: config.ELASTICSEARCH_URL,
-    username: config.ELASTICSEARCH_USERNAME,
-    password: config.ELASTICSEARCH_PASSWORD,
-    requestTimeoutMs: 30_000,
-  });
+  const es = createEsClient({ ...esOptionsOf(config), requestTimeoutMs: 30_000 });
   try {
     await ensureIndices(es, config);
   } finally {

@@ -3,6 +3,8 @@
  * Each function declares a schema; it is checked once at start and a wrong
  * value stops the process with a message that names the variable.
  */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
 import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
 import { ConfigError } from './errors.ts';
@@ -42,9 +44,25 @@ export const batchingConfig = {
   QUEUE_TIMEOUT_MS: Positive(20_000),
 } satisfies TProperties;
 
+/**
+ * How a Kafka client reaches the brokers: TLS (SSL) or TLS plus SCRAM-SHA-512 (SASL_SSL),
+ * the settings of the `kafka-client-auth` secret. Unset, the protocol is PLAINTEXT and the
+ * mechanism SCRAM-SHA-512; without KAFKA_CA_FILE the system CAs apply.
+ */
+export const kafkaSecurityConfig = {
+  KAFKA_SECURITY_PROTOCOL: Type.Optional(Type.Union(['PLAINTEXT', 'SSL', 'SASL_SSL'].map((p) => Type.Literal(p)))),
+  KAFKA_SASL_MECHANISM: Type.Optional(Type.Literal('SCRAM-SHA-512')),
+  KAFKA_SASL_USERNAME: Type.Optional(Type.String({ minLength: 1 })),
+  KAFKA_SASL_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+  KAFKA_CA_FILE: Type.Optional(Type.String({ minLength: 1 })),
+} satisfies TProperties;
+
+export type KafkaSecuritySettings = Partial<Static<TObject<typeof kafkaSecurityConfig>>>;
+
 export const kafkaConfig = {
   KAFKA_BROKERS: Type.String({ minLength: 1, pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$', default: '127.0.0.1:9092' }),
   KAFKA_CLIENT_ID: Type.Optional(Type.String()),
+  ...kafkaSecurityConfig,
   ...batchingConfig,
   KAFKA_SEND_TIMEOUT_MS: Positive(10_000),
 } satisfies TProperties;
@@ -53,6 +71,8 @@ export const elasticsearchConfig = {
   ELASTICSEARCH_URL: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:9200' }),
   ELASTICSEARCH_USERNAME: Type.Optional(Type.String()),
   ELASTICSEARCH_PASSWORD: Type.Optional(Type.String()),
+  /** PEM CA of Elasticsearch's HTTP certificate; unset: the system CAs. */
+  ELASTICSEARCH_CA_FILE: Type.Optional(Type.String({ minLength: 1 })),
   ELASTICSEARCH_TIMEOUT_MS: Positive(10_000),
   EVENTS_INDEX: Type.String({ minLength: 1, default: PIPELINE_NAMES.EVENTS_INDEX }),
   AGGREGATES_INDEX: Type.String({ minLength: 1, default: PIPELINE_NAMES.AGGREGATES_INDEX }),
@@ -95,7 +115,56 @@ export function loadConfig<P extends TProperties>(
     });
     throw new ConfigError(problems);
   }
+  const problems = crossFieldProblems(candidate, properties);
+  if (problems.length > 0) throw new ConfigError(problems);
   return candidate as Static<TObject<P>>;
+}
+
+/** What one variable alone cannot say: settings that need each other, and CA files that must be readable PEM. */
+function crossFieldProblems(config: Record<string, unknown>, properties: TProperties): string[] {
+  const problems: string[] = [];
+  const protocol = config['KAFKA_SECURITY_PROTOCOL'];
+  if ('KAFKA_SECURITY_PROTOCOL' in properties) {
+    for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) {
+      if (protocol === 'SASL_SSL' && config[name] === undefined) problems.push(`${name} is required when KAFKA_SECURITY_PROTOCOL is SASL_SSL`);
+      if (protocol !== 'SASL_SSL' && config[name] !== undefined) problems.push(`${name} is set but KAFKA_SECURITY_PROTOCOL is ${String(protocol ?? 'PLAINTEXT')}: use SASL_SSL`);
+    }
+    if ((protocol ?? 'PLAINTEXT') === 'PLAINTEXT' && config['KAFKA_CA_FILE'] !== undefined) problems.push('KAFKA_CA_FILE is set but KAFKA_SECURITY_PROTOCOL is PLAINTEXT: use SSL or SASL_SSL');
+  }
+  const url = config['ELASTICSEARCH_URL'];
+  if (typeof url === 'string' && url.startsWith('http:') && config['ELASTICSEARCH_CA_FILE'] !== undefined) {
+    problems.push('ELASTICSEARCH_CA_FILE is set but ELASTICSEARCH_URL is not https://');
+  }
+  for (const name of ['KAFKA_CA_FILE', 'ELASTICSEARCH_CA_FILE']) {
+    const file = config[name];
+    if (typeof file === 'string') {
+      const problem = pemProblem(file);
+      if (problem) problems.push(`${name} ${problem} (got ${JSON.stringify(file)})`);
+    }
+  }
+  return problems;
+}
+
+/** Why a CA file cannot be used, or undefined when it holds at least one PEM certificate. */
+function pemProblem(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+  }
+  try {
+    if (!text.includes('-----BEGIN CERTIFICATE-----')) return 'is not a PEM certificate bundle';
+    new X509Certificate(text);
+    return undefined;
+  } catch {
+    return 'is not a PEM certificate bundle';
+  }
+}
+
+/** The PEM of a CA file a config check has already read once. */
+export function readCaFile(file: string | undefined): string[] | undefined {
+  return file === undefined ? undefined : [readFileSync(file, 'utf8')];
 }
 
 export function brokersOf(list: string): string[] {

@@ -4,6 +4,8 @@
  * no ILM, painless, ingest pipelines or scaled_float. Money is integer cents (long).
  */
 import { Client, errors, type estypes } from '@elastic/elasticsearch';
+import { type AccessCheck, registerAccessCheck } from './access.ts';
+import { readCaFile } from './config.ts';
 
 type MappingTypeMapping = estypes.MappingTypeMapping;
 
@@ -11,13 +13,17 @@ export interface EsOptions {
   url: string;
   username?: string | undefined;
   password?: string | undefined;
+  /** PEM file of the CA that signs the HTTP certificate; unset: the system CAs. */
+  caFile?: string | undefined;
   requestTimeoutMs: number;
 }
 
-export function createEsClient({ url, username, password, requestTimeoutMs }: EsOptions): Client {
+export function createEsClient({ url, username, password, caFile, requestTimeoutMs }: EsOptions): Client {
+  const ca = readCaFile(caFile);
   return new Client({
     node: url,
     ...(username && password ? { auth: { username, password } } : {}),
+    ...(ca ? { tls: { ca } } : {}),
     requestTimeout: requestTimeoutMs,
     // Retries belong to the caller (per bulk item) and to the dispatcher (503 -> back-off).
     maxRetries: 0,
@@ -125,17 +131,61 @@ export function isTransientEsError(error: unknown): boolean {
   return error instanceof errors.ResponseError && isRetryableStatus(error.statusCode ?? 0);
 }
 
-/** The Elasticsearch client of a function, from its config. */
-export function esClientFor(config: {
+interface EsSettings {
   ELASTICSEARCH_URL: string;
   ELASTICSEARCH_USERNAME?: string | undefined;
   ELASTICSEARCH_PASSWORD?: string | undefined;
-  ELASTICSEARCH_TIMEOUT_MS: number;
-}): Client {
-  return createEsClient({
+  ELASTICSEARCH_CA_FILE?: string | undefined;
+}
+
+/** The client options of the settings every Elasticsearch user shares (functions, dashboard, setup). */
+export function esOptionsOf(config: EsSettings): Omit<EsOptions, 'requestTimeoutMs'> {
+  return {
     url: config.ELASTICSEARCH_URL,
     username: config.ELASTICSEARCH_USERNAME,
     password: config.ELASTICSEARCH_PASSWORD,
-    requestTimeoutMs: config.ELASTICSEARCH_TIMEOUT_MS,
-  });
+    caFile: config.ELASTICSEARCH_CA_FILE,
+  };
+}
+
+/**
+ * The start check of a running app's Elasticsearch client: any answer but 401 means the
+ * connection, the certificate and the credentials are accepted (a 403 is a missing privilege
+ * for this request, not a rejected user).
+ */
+export function esAccessCheck(client: Client, config: EsSettings): AccessCheck {
+  return {
+    store: 'Elasticsearch',
+    async attempt() {
+      try {
+        await client.cluster.health();
+      } catch (error) {
+        if (!(error instanceof errors.ResponseError) || error.statusCode === 401) throw error;
+      }
+    },
+    rejection(error) {
+      if (error instanceof errors.ResponseError && error.statusCode === 401) {
+        return config.ELASTICSEARCH_USERNAME
+          ? `Elasticsearch rejected the credentials of user ${config.ELASTICSEARCH_USERNAME}: check ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD`
+          : 'Elasticsearch requires credentials: set ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD';
+      }
+      // The client keeps only Node's message of a TLS failure, not its code.
+      if (error instanceof errors.ConnectionError && /self[- ]signed|issuer|verify the first certificate|verify leaf/i.test(error.message)) {
+        return config.ELASTICSEARCH_CA_FILE
+          ? `Elasticsearch's certificate is not signed by ELASTICSEARCH_CA_FILE (${config.ELASTICSEARCH_CA_FILE}): ${error.message}`
+          : `Elasticsearch's certificate is not signed by a CA this system trusts: set ELASTICSEARCH_CA_FILE (${error.message})`;
+      }
+      if (error instanceof errors.ConnectionError && /altnames|does not match/i.test(error.message)) {
+        return `Elasticsearch's certificate does not name ${config.ELASTICSEARCH_URL}: ${error.message}`;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** The Elasticsearch client of a function, from its config, with its start check registered. */
+export function esClientFor(config: EsSettings & { ELASTICSEARCH_TIMEOUT_MS: number }): Client {
+  const client = createEsClient({ ...esOptionsOf(config), requestTimeoutMs: config.ELASTICSEARCH_TIMEOUT_MS });
+  registerAccessCheck(esAccessCheck(client, config));
+  return client;
 }

@@ -26,6 +26,13 @@ export interface HttpApp {
   closing: AbortSignal;
 }
 
+/** Conditions added to an app's readiness after it was built (shared/main.ts: the stores' start checks). */
+const laterReadiness = new WeakMap<FastifyInstance, () => boolean>();
+
+export function addReadiness(app: FastifyInstance, ready: () => boolean): void {
+  laterReadiness.set(app, ready);
+}
+
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { registry } = options;
   const app = Fastify({
@@ -43,7 +50,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   app.get('/health/liveness', async () => ({ status: 'alive' }));
   app.get('/health/readiness', async (_request, reply) => {
-    const ready = !closing.signal.aborted && (options.ready?.() ?? true);
+    const ready = !closing.signal.aborted && (options.ready?.() ?? true) && (laterReadiness.get(app)?.() ?? true);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
   });
   app.get('/metrics', async (_request, reply) => {

@@ -14,10 +14,13 @@ import {
   type KafkaMessage,
   type Message,
   type Producer,
+  type SASLOptions,
 } from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
+import { type AccessCheck, UNTRUSTED_CERTIFICATE, causesOf, registerAccessCheck } from './access.ts';
 import { type BatcherOptions, type BatchingConfig, MicroBatcher, type Outcome, storeBatching } from './batcher.ts';
 import { downstreamUnavailable } from './errors.ts';
-import { brokersOf } from './config.ts';
+import { type KafkaSecuritySettings, brokersOf, readCaFile } from './config.ts';
 import type { Metrics } from './metrics.ts';
 import type { TopicSpec } from './topology.ts';
 
@@ -26,12 +29,17 @@ export interface KafkaOptions {
   clientId: string;
   /** Per-attempt connection timeout. Short, so an unreachable broker answers 503 quickly. */
   connectionTimeoutMs?: number;
+  /** TLS and SASL, from `kafkaSecurityOf`; none for PLAINTEXT. */
+  ssl?: ConnectionOptions | boolean | undefined;
+  sasl?: SASLOptions | undefined;
 }
 
-export function createKafka({ brokers, clientId, connectionTimeoutMs = 2000 }: KafkaOptions): Kafka {
+export function createKafka({ brokers, clientId, connectionTimeoutMs = 2000, ssl, sasl }: KafkaOptions): Kafka {
   return new Kafka({
     clientId,
     brokers,
+    ...(ssl ? { ssl } : {}),
+    ...(sasl ? { sasl } : {}),
     connectionTimeout: connectionTimeoutMs,
     requestTimeout: 10_000,
     // Few, quick retries: the Knative dispatcher owns the real retry budget (503 -> back-off).
@@ -183,13 +191,66 @@ export async function ensureTopics(admin: Admin, topics: TopicSpec[], replicatio
   if (grow.length > 0) await admin.createPartitions({ topicPartitions: grow });
 }
 
+/** kafkajs' `ssl` and `sasl` for the security settings (SCRAM-SHA-512 is the only mechanism offered). */
+export function kafkaSecurityOf(config: KafkaSecuritySettings): Pick<KafkaOptions, 'ssl' | 'sasl'> {
+  const protocol = config.KAFKA_SECURITY_PROTOCOL ?? 'PLAINTEXT';
+  if (protocol === 'PLAINTEXT') return {};
+  const ca = readCaFile(config.KAFKA_CA_FILE);
+  return {
+    ssl: ca ? { ca } : true,
+    ...(protocol === 'SASL_SSL'
+      ? { sasl: { mechanism: 'scram-sha-512', username: config.KAFKA_SASL_USERNAME ?? '', password: config.KAFKA_SASL_PASSWORD ?? '' } }
+      : {}),
+  };
+}
+
+/**
+ * The start check of a running function's Kafka client: an admin connection, which
+ * authenticates to a broker. A wrong password or an untrusted certificate is said plainly.
+ */
+export function kafkaAccessCheck(kafka: Kafka, config: KafkaSecuritySettings & { KAFKA_BROKERS: string }): AccessCheck {
+  return {
+    store: 'Kafka',
+    async attempt() {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    },
+    rejection(error) {
+      for (const e of causesOf(error)) {
+        if (e.name === 'KafkaJSSASLAuthenticationError') {
+          if (/not supported by the server/.test(e.message)) {
+            return `Kafka (${config.KAFKA_BROKERS}) does not offer SASL SCRAM-SHA-512: check KAFKA_SECURITY_PROTOCOL and the listener's port`;
+          }
+          return `Kafka rejected the SASL credentials of user ${config.KAFKA_SASL_USERNAME ?? '(none)'} (SCRAM-SHA-512): check KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD`;
+        }
+        if (e.code !== undefined && UNTRUSTED_CERTIFICATE.has(e.code)) {
+          return config.KAFKA_CA_FILE
+            ? `Kafka's certificate is not signed by KAFKA_CA_FILE (${config.KAFKA_CA_FILE}): ${e.code}`
+            : `Kafka's certificate is not signed by a CA this system trusts: set KAFKA_CA_FILE (${e.code})`;
+        }
+        if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `Kafka's certificate does not name the broker address: ${e.message}`;
+      }
+      return undefined;
+    },
+  };
+}
+
+type ClientSettings = KafkaSecuritySettings & { KAFKA_BROKERS: string; KAFKA_CLIENT_ID?: string | undefined };
+
+/** The Kafka client of a running function, with its start check registered. */
+function kafkaFor(name: string, config: ClientSettings): Kafka {
+  const kafka = createKafka({ brokers: brokersOf(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? name, ...kafkaSecurityOf(config) });
+  registerAccessCheck(kafkaAccessCheck(kafka, config));
+  return kafka;
+}
+
 /** The batched Kafka producer of a function, wired to its metrics. */
-export function producerFor(
-  name: string,
-  config: BatchingConfig & { KAFKA_BROKERS: string; KAFKA_CLIENT_ID?: string | undefined; KAFKA_SEND_TIMEOUT_MS: number },
-  metrics: Metrics,
-): EventProducer {
-  const kafka = createKafka({ brokers: brokersOf(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? name });
+export function producerFor(name: string, config: BatchingConfig & ClientSettings & { KAFKA_SEND_TIMEOUT_MS: number }, metrics: Metrics): EventProducer {
+  const kafka = kafkaFor(name, config);
   return new EventProducer(kafka, {
     ...storeBatching(config, 'Kafka'),
     sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS,
@@ -199,6 +260,6 @@ export function producerFor(
 }
 
 /** The Kafka admin of a function that only reads Kafka (consumer lag); none without brokers. */
-export function adminFor(name: string, config: { KAFKA_BROKERS?: string | undefined }): Admin | undefined {
-  return config.KAFKA_BROKERS ? createKafka({ brokers: brokersOf(config.KAFKA_BROKERS), clientId: name }).admin() : undefined;
+export function adminFor(name: string, config: KafkaSecuritySettings & { KAFKA_BROKERS?: string | undefined }): Admin | undefined {
+  return config.KAFKA_BROKERS ? kafkaFor(name, { ...config, KAFKA_BROKERS: config.KAFKA_BROKERS, KAFKA_CLIENT_ID: undefined }).admin() : undefined;
 }

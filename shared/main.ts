@@ -6,18 +6,27 @@
 import type { Static, TObject } from '@sinclair/typebox';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
+import { collectAccessChecks, watchAccess } from './access.ts';
 import { type commonConfig, loadConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
+import { addReadiness } from './http-app.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 
 /** The config of a schema that holds the common variables (TypeScript cannot see them in a generic one). */
 type AppConfig<P extends typeof commonConfig> = Static<TObject<P>> & Static<TObject<typeof commonConfig>>;
 
-/** Starts an app from its config schema; a bad configuration exits 1 with a message naming the variable. */
+/**
+ * Starts an app from its config schema; a bad configuration exits 1 with a message naming the
+ * variable. The app is ready once its stores accept its clients (shared/access.ts).
+ */
 export function runApp<P extends typeof commonConfig>(configSchema: P, build: (config: AppConfig<P>) => FastifyInstance): void {
   start(async () => {
     const config = loadConfig(configSchema) as AppConfig<P>;
-    await serve(build(config), config);
+    const { value: app, checks } = collectAccessChecks(() => build(config));
+    const stopChecks = new AbortController();
+    app.addHook('preClose', async () => stopChecks.abort());
+    addReadiness(app, watchAccess(checks, app.log, stopChecks.signal));
+    await serve(app, config);
   });
 }
 

@@ -5,6 +5,9 @@
  */
 export const TEST_KAFKA_PORT = 29092;
 export const TEST_ES_PORT = 29200;
+/** The secure Kafka and Elasticsearch test/secure.it.test.ts starts for itself. */
+export const TEST_SECURE_KAFKA_PORT = 33092;
+export const TEST_SECURE_ES_PORT = 33200;
 
 export const kafkaBrokers = process.env['TEST_KAFKA_BROKERS'] ?? `127.0.0.1:${TEST_KAFKA_PORT}`;
 export const elasticsearchUrl = process.env['TEST_ELASTICSEARCH_URL'] ?? `http://127.0.0.1:${TEST_ES_PORT}`;

@@ -8,7 +8,7 @@ import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Admin } from 'kafkajs';
 import { CeType } from '../../shared/ce-types.ts';
-import { commonConfig, elasticsearchConfig, latenessConfig } from '../../shared/config.ts';
+import { commonConfig, elasticsearchConfig, kafkaSecurityConfig, latenessConfig } from '../../shared/config.ts';
 import { parseGroupTopics } from '../../shared/lag.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { PingSchema, WindowTouchedSchema } from '../../shared/schemas.ts';
@@ -23,6 +23,7 @@ export const configSchema = {
   ...latenessConfig,
   /** Kafka is only read here (consumer lag), never written. */
   KAFKA_BROKERS: Type.Optional(Type.String({ pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$' })),
+  ...kafkaSecurityConfig,
   /** `group:topic` pairs whose lag holds the watermark, e.g. the enrich and index KafkaSources. */
   UPSTREAM_CONSUMER_GROUPS: Type.String({ default: '', pattern: '^([^:,\\s]+:[^:,\\s]+(,[^:,\\s]+:[^:,\\s]+)*)?$' }),
   REFRESH_MIN_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 250 }),

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# A single-node Elasticsearch, security off: the `elasticsearch` component of infra.sh, which
-# sources this file and defines the settings it uses.
+# A single-node Elasticsearch: the `elasticsearch` component of infra.sh, which sources this
+# file (after secure.sh) and defines the settings it uses. Security is off, except in secure
+# mode: TLS on HTTP and transport, and a file-realm user with a random password.
 
 readonly ES_ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:${ES_VERSION}:zip"
 readonly ES_INSTALL=$CACHE_DIR/elasticsearch-$ES_VERSION
@@ -16,12 +17,27 @@ es_log() { printf '%s\n' "$(es_dir)/logs/bdp-local.log"; }
 elasticsearch_ports() { echo ES_PORT ES_TRANSPORT_PORT; }
 elasticsearch_logs() { printf '%s\n' "$(es_dir)/launcher.log" "$(es_log)"; }
 elasticsearch_env_file() { printf '%s\n' "$ES_ENV"; }
-elasticsearch_address() { printf 'http://127.0.0.1:%s\n' "$ES_PORT"; }
-elasticsearch_summary() { say "elasticsearch:   http://127.0.0.1:$ES_PORT   (log $(es_log))"; }
+elasticsearch_address() {
+  local scheme=http
+  if secure; then scheme=https; fi
+  printf '%s://127.0.0.1:%s\n' "$scheme" "$ES_PORT"
+}
+elasticsearch_summary() {
+  local mode=
+  if secure; then mode=", user $CLIENT_USER"; fi
+  say "elasticsearch:   $(elasticsearch_address)$mode   (log $(es_log))"
+}
+# elasticsearch_env: the client settings `infra.sh env` prints.
+elasticsearch_env() {
+  printf 'ES_URL=%s\n' "$(elasticsearch_address)"
+  secure || return 0
+  printf '%s\n' "ELASTICSEARCH_URL=$(elasticsearch_address)" "ELASTICSEARCH_USERNAME=$CLIENT_USER" \
+    "ELASTICSEARCH_PASSWORD=$(secret es-client)" "ELASTICSEARCH_CA_FILE=$SECURE_DIR/ca.crt"
+}
 # elasticsearch_health URL: " green", " yellow"... for status.
 elasticsearch_health() {
   local health
-  health=$(curl -s -m 3 "$1/_cluster/health" | sed -n 's/.*"status":"\([a-z]*\)".*/ \1/p' || true)
+  health=$(curl_es "$1/_cluster/health" -s -m 3 | sed -n 's/.*"status":"\([a-z]*\)".*/ \1/p' || true)
   printf '%s\n' "${health:- not answering}"
 }
 
@@ -124,6 +140,37 @@ prepare_es_dir() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Secure mode
+
+# es_secure_files DIR JAVA_HOME: the certificate, inside the config dir (since 8.18 the node
+# may read SSL files only there), and the client user in the file realm.
+es_secure_files() {
+  local dir=$1 es_java_home=$2 certs=$1/config/certs
+  mkdir -p "$certs"
+  cp "$SECURE_DIR/ca.crt" "$SECURE_DIR/server.crt" "$SECURE_DIR/server.key" "$certs/"
+  chown -R "$(es_user):" "$certs"
+  chmod 700 "$certs"
+  run_as_es env -u JAVA_HOME ES_JAVA_HOME="$es_java_home" ES_PATH_CONF="$dir/config" \
+    CLI_JAVA_OPTS="-Djava.io.tmpdir=$dir/tmp" \
+    "$ES_HOME_USED/bin/elasticsearch-users" useradd "$CLIENT_USER" -p "$(secret es-client)" -r superuser \
+    >"$dir/users.log" 2>&1 || {
+    show_tail "$dir/users.log"
+    fail elasticsearch "could not add the user $CLIENT_USER"
+  }
+}
+
+# es_secure_options: the -E options of secure mode, TLS on HTTP and on transport.
+es_secure_options() {
+  local layer
+  for layer in http transport; do
+    printf '%s\n' "-Expack.security.$layer.ssl.enabled=true" \
+      "-Expack.security.$layer.ssl.certificate=certs/server.crt" \
+      "-Expack.security.$layer.ssl.key=certs/server.key" \
+      "-Expack.security.$layer.ssl.certificate_authorities=certs/ca.crt"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
 # Start and stop
 
 ES_LAUNCHER_PID=
@@ -134,7 +181,14 @@ elasticsearch_launch() {
   ensure_es_user
   prepare_es_dir
   dir=$(es_dir)
-  printf 'ES_URL=http://127.0.0.1:%s\n' "$ES_PORT" >"$ES_ENV"
+  (umask 077 && elasticsearch_env >"$ES_ENV")
+  local security=-Expack.security.enabled=false
+  local -a secure_opts=()
+  if secure; then
+    security=-Expack.security.enabled=true
+    es_secure_files "$dir" "$es_java_home"
+    mapfile -t secure_opts < <(es_secure_options)
+  fi
   # -d: the CLI returns once the node has started (or failed); the node writes its own pid.
   # env after runuser/setpriv, which may reset the environment. JAVA_HOME is dropped so
   # elasticsearch-env does not warn that it ignores it. The CLI's own tmpdir keeps its
@@ -149,7 +203,7 @@ elasticsearch_launch() {
     -Enetwork.host=127.0.0.1 \
     -Ehttp.port="$ES_PORT" \
     -Etransport.port="$ES_TRANSPORT_PORT" \
-    -Expack.security.enabled=false \
+    "$security" ${secure_opts[@]+"${secure_opts[@]}"} \
     -Ecluster.routing.allocation.disk.threshold_enabled=false \
     -Eaction.destructive_requires_name=false \
     -Epath.data="$dir/data" \
@@ -169,8 +223,8 @@ elasticsearch_probe() {
   fi
   if [[ -z $ES_LAUNCHER_PID && -z $(elasticsearch_pids) ]]; then return 2; fi
   [[ -s $dir/es.pid ]] || return 1
-  curl -sf -m 10 -o /dev/null \
-    "http://127.0.0.1:$ES_PORT/_cluster/health?wait_for_status=yellow&timeout=5s" || return 1
+  curl_es "$(elasticsearch_address)/_cluster/health?wait_for_status=yellow&timeout=5s" \
+    -sf -m 10 -o /dev/null || return 1
 }
 
 # The CLI may not have spawned the node yet when a start is abandoned, so its whole process

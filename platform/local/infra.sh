@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real single-node Kafka (KRaft) and Elasticsearch on 127.0.0.1, without Docker, for the
 # integration tests and the local dev runtime. Both come from Maven Central and run on a JDK.
+# With BDP_SECURE=1 both require TLS and a password, as in production (see README.md).
 #
 #   platform/local/infra.sh fetch                        # download once into the cache
 #   platform/local/infra.sh start   [kafka|es]           # fresh data, wait until ready
@@ -8,6 +9,8 @@
 #   platform/local/infra.sh restart [kafka|es]
 #   platform/local/infra.sh status  [kafka|es]           # exit 0 only if all asked for are up
 #   platform/local/infra.sh env                          # KAFKA_BROKERS=... ES_URL=... of what runs
+#                                                        # (secure: also the KAFKA_* and ELASTICSEARCH_*
+#                                                        # client settings the functions read)
 #
 # Environment, with defaults:
 #   BDP_CACHE             downloads, shared by checkouts   $HOME/.cache/big-data-pipeline
@@ -19,6 +22,8 @@
 #   ES_JAVA_HOME          JDK for Elasticsearch only; else the one above
 #   BDP_ES_USER           user that runs Elasticsearch when invoked as root   bdp-es
 #   BDP_INFRA_TIMEOUT     seconds to wait for readiness                       120
+#   BDP_SECURE            1: Kafka SASL_SSL (SCRAM-SHA-512), Elasticsearch HTTPS with a file-realm
+#                         user; a fresh local CA and random passwords in <run dir>/secure     0
 set -euo pipefail
 
 readonly KAFKA_VERSION=3.9.2
@@ -42,12 +47,17 @@ KAFKA_HEAP=${KAFKA_HEAP:--Xms256m -Xmx512m}
 ES_HEAP=${ES_HEAP:--Xms512m -Xmx512m}
 ES_USER=${BDP_ES_USER:-bdp-es}
 READY_TIMEOUT=${BDP_INFRA_TIMEOUT:-120}
+SECURE_ASKED=${BDP_SECURE:-0}
 readonly CACHE_DIR RUN_DIR KAFKA_PORT KAFKA_CONTROLLER_PORT ES_PORT ES_TRANSPORT_PORT \
-  KAFKA_HEAP ES_HEAP ES_USER READY_TIMEOUT
+  KAFKA_HEAP ES_HEAP ES_USER READY_TIMEOUT SECURE_ASKED
 
 for p in KAFKA_PORT KAFKA_CONTROLLER_PORT ES_PORT ES_TRANSPORT_PORT READY_TIMEOUT; do
   [[ ${!p} =~ ^[0-9]+$ ]] || die "$p must be a number, got '${!p}'"
 done
+[[ $SECURE_ASKED == [01] ]] || die "BDP_SECURE must be 0 or 1, got '$SECURE_ASKED'"
+
+# shellcheck source-path=SCRIPTDIR source=secure.sh
+source "$SCRIPT_DIR/secure.sh"
 
 # The components, each a file defining <name>_fetched, _fetch, _ports, _launch, _probe,
 # _pids, _logs, _summary, _env_file, _address and _clean (Elasticsearch also _health, for
@@ -58,6 +68,7 @@ source "$SCRIPT_DIR/kafka.sh"
 source "$SCRIPT_DIR/elasticsearch.sh"
 
 is_running() { [[ -n $("$1_pids") ]]; }
+any_running() { is_running kafka || is_running elasticsearch; }
 asked() { [[ " ${*:2} " == *" $1 "* ]]; } # NAME COMPONENTS...
 
 # fetch [-v] COMPONENT...: -v also says when everything was already in the cache.
@@ -132,6 +143,15 @@ cmd_start() { # components...
   resolve_java
   need setsid util-linux
   make_run_dir "$RUN_DIR"
+  # A component started beside a running one shares its mode (and CA and passwords).
+  if any_running; then
+    if [[ $SECURE_ASKED == 1 ]] && ! secure; then die "the running servers are not in secure mode; stop them first"; fi
+    if [[ $SECURE_ASKED == 0 ]] && secure; then die "the running servers are in secure mode; start with BDP_SECURE=1"; fi
+  elif [[ $SECURE_ASKED == 1 ]]; then
+    secure_prepare
+  else
+    secure_clean
+  fi
   # Both servers want many file descriptors (ES warns below 65535); inherited by the JVMs.
   ulimit -n 65535 2>/dev/null || true
   STARTING=("$@")
@@ -164,13 +184,14 @@ cmd_stop() { # components...
     "${c}_clean"
     if asked "$c" "${running[@]}"; then say "$c stopped"; else say "$c was not running"; fi
   done
+  any_running || secure_clean
 }
 
 cmd_status() {
   local c pids addr health down=0
   for c in "$@"; do
     pids=$("${c}_pids" | tr '\n' ' ')
-    addr=$(sed -n 's/^[A-Z_]*=//p' "$("${c}_env_file")" 2>/dev/null || true)
+    addr=$(sed -n '1s/^[A-Z_]*=//p' "$("${c}_env_file")" 2>/dev/null || true)
     addr=${addr:-$("${c}_address")}
     if [[ -z $pids ]]; then
       printf '%-14s down\n' "$c"
