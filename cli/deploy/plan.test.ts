@@ -187,6 +187,25 @@ describe('plan() and the Secrets the manifests read', () => {
       }),
     ]);
     expect(refs).toEqual([{ secret: 's1', key: 'k', by: 'Deployment/x' }, { secret: 's3', by: 'Deployment/x' }, { secret: 's4', by: 'Deployment/x' }]);
+    // A volume that lists its items reads those keys.
+    expect(referencedSecrets([pod({ volumes: [{ name: 'ca', secret: { secretName: 's5', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] })])).toEqual([{ secret: 's5', key: 'ca.crt', by: 'Deployment/x' }]);
+  });
+
+  it('creates the Kafka users only for manifests that read them, and names the keys a CA must issue', () => {
+    const dir = join(repoRoot, 'platform', 'overlays', 'production');
+    const s = plan(repoPlanOptions({ platform: { dir: 'platform/overlays/production', objects: render(dir) } }));
+    expect(s.filter((step) => step.kind === 'secret').map((step) => step.id)).toEqual([
+      'secret:elasticsearch-superuser',
+      'secret:elasticsearch-credentials',
+      'secret:kibana-credentials',
+      'secret:grafana-admin',
+      'secret:kafka-broker-auth',
+      'secret:kafka-client-auth',
+    ]);
+    const message = action(s[at(s, 'check:secrets')]!, 'fail').message;
+    const missing = message.split(': ').slice(1).join(': ').split('; ')[0]!.split(', ').map((m) => m.split(' (')[0]);
+    expect(new Set(missing)).toEqual(new Set(['kafka-tls.tls.crt', 'kafka-tls.tls.key', 'kafka-tls.ca.crt', 'elasticsearch-tls.tls.crt', 'elasticsearch-tls.tls.key', 'elasticsearch-tls.ca.crt', 'kafka-client-auth.ca.crt']));
+    expect(message).toContain('need a certificate authority');
   });
 
   it('stops at the checks when a manifest reads a Secret key the deploy does not generate', () => {

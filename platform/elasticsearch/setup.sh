@@ -11,7 +11,9 @@
 set -euo pipefail
 
 es=$ELASTICSEARCH_URL
-auth=(-u "elastic:$ELASTIC_PASSWORD")
+curl_args=(-u "elastic:$ELASTIC_PASSWORD")
+# HTTPS with our own CA (the production overlay): ELASTICSEARCH_CA_FILE is its PEM.
+if [[ -n ${ELASTICSEARCH_CA_FILE:-} ]]; then curl_args+=(--cacert "$ELASTICSEARCH_CA_FILE"); fi
 response=${TMPDIR:-/tmp}/response.json
 
 json_string() { # a JSON string literal of $1
@@ -22,7 +24,7 @@ json_string() { # a JSON string literal of $1
 
 call() { # method path body
   local code
-  code=$(curl -sS -o "$response" -w '%{http_code}' "${auth[@]}" -X "$1" "$es$2" \
+  code=$(curl -sS -o "$response" -w '%{http_code}' "${curl_args[@]}" -X "$1" "$es$2" \
     -H 'Content-Type: application/json' --data-binary "$3")
   if [[ $code != 2* ]]; then
     echo "$1 $2 answered $code: $(cat "$response")" >&2
@@ -31,7 +33,7 @@ call() { # method path body
   echo "$1 $2: $code"
 }
 
-until curl -fsS -o /dev/null "${auth[@]}" "$es/_cluster/health?wait_for_status=yellow&timeout=10s"; do
+until curl -fsS -o /dev/null "${curl_args[@]}" "$es/_cluster/health?wait_for_status=yellow&timeout=10s"; do
   echo "waiting for Elasticsearch at $es"
   sleep 5
 done

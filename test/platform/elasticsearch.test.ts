@@ -53,6 +53,7 @@ while (($#)); do
     -X) method=$2; shift ;;
     --data-binary) body=$2; shift ;;
     -w|-u|-H) shift ;;
+    --cacert) echo "$2" >> "$CALLS.ca"; shift ;;
     -*) ;;
     *) url=$1 ;;
   esac
@@ -100,6 +101,16 @@ printf 200
           body: { password: 'p"w', roles: ['big-data-pipeline'], full_name: 'big-data-pipeline functions, dashboard and exporter' },
         },
       ]);
+    });
+
+    it('trusts ELASTICSEARCH_CA_FILE on every call when it is set (the production overlay), and nothing special otherwise', () => {
+      const ca = join(dir, 'calls.ca');
+      writeFileSync(ca, '');
+      run({ ELASTIC_PASSWORD: 'root', KIBANA_SYSTEM_PASSWORD: 'k', PIPELINE_USERNAME: 'elastic', PIPELINE_PASSWORD: 'root' });
+      expect(readFileSync(ca, 'utf8')).toBe('');
+      run({ ELASTIC_PASSWORD: 'root', KIBANA_SYSTEM_PASSWORD: 'k', PIPELINE_USERNAME: 'elastic', PIPELINE_PASSWORD: 'root', ELASTICSEARCH_CA_FILE: '/etc/elasticsearch-tls/ca.crt' });
+      // The health wait and the one call.
+      expect(readFileSync(ca, 'utf8').trim().split('\n')).toEqual(['/etc/elasticsearch-tls/ca.crt', '/etc/elasticsearch-tls/ca.crt']);
     });
 
     it('creates no user when the Secret names elastic itself', () => {

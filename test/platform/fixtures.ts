@@ -1,5 +1,5 @@
 /**
- * The rendered platform (base and the KRaft overlay) and knative/, and finders over them,
+ * The rendered platform (base, the KRaft and the production overlays) and knative/, and finders over them,
  * for the tests of platform/. Needs kubectl (kustomize).
  */
 import { join } from 'node:path';
@@ -13,8 +13,9 @@ export const topics = pipelineTopics(loadConfig(topicConfig, {}));
 
 export const base = render(platformDir);
 export const kraft = render(join(platformDir, 'overlays', 'kraft'));
+export const production = render(join(platformDir, 'overlays', 'production'));
 export const knative = render(join(repoRoot, 'knative'));
-export const variants = { base, kraft } as const;
+export const variants = { base, kraft, production } as const;
 
 export const named = (objects: K8sObject[], kind: string, name: string): K8sObject => {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);

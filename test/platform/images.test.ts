@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { imagePinProblem, repoRoot, type K8sObject } from '../../cli/manifests/index.ts';
-import { platformDir, base, kraft, variants, named, containerOf, tagOf } from './fixtures.ts';
+import { platformDir, base, kraft, production, variants, named, containerOf, tagOf } from './fixtures.ts';
 import { workloadContainers } from './pods.ts';
 import { secretReferences } from './secrets.ts';
 
@@ -28,7 +28,7 @@ describe('images', () => {
       ].sort(),
     );
     const readme = readFileSync(join(platformDir, 'README.md'), 'utf8');
-    for (const image of [...imagesOf(base), ...imagesOf(kraft)]) {
+    for (const image of [...imagesOf(base), ...imagesOf(kraft), ...imagesOf(production)]) {
       expect(imagePinProblem(image)).toBeUndefined();
       expect(readme, image).toContain(image);
     }
@@ -47,11 +47,11 @@ describe('images', () => {
     expect(es.split('.')[0]).toBe(client.replace(/^[^\d]*/, '').split('.')[0]);
   });
 
-  it.each(Object.entries(variants))('%s: kafka-exporter speaks the broker version, and the topic Job uses the broker image', (_, objects) => {
+  it.each(Object.entries(variants))('%s: kafka-exporter speaks the broker version, and the topic Job uses the broker image', (variant, objects) => {
     const broker = String(containerOf(objects, 'StatefulSet', 'kafka')['image']);
     const args = containerOf(objects, 'Deployment', 'kafka-exporter')['args'] as string[];
     expect(args).toContain(`--kafka.version=${tagOf(broker)}`);
-    expect(args).toContain('--kafka.server=kafka.big-data-pipeline.svc.cluster.local:9092');
+    expect(args).toContain(`--kafka.server=kafka.big-data-pipeline.svc.cluster.local:${variant === 'production' ? 9093 : 9092}`);
     expect(containerOf(objects, 'Job', 'kafka-topics')['image']).toBe(broker);
   });
 

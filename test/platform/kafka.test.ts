@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type K8sObject } from '../../cli/manifests/index.ts';
-import { topics, base, kraft, variants, named, containerOf, envOf } from './fixtures.ts';
+import { topics, base, kraft, production, variants, named, containerOf, envOf } from './fixtures.ts';
 import { podTemplateOf, topicJobTopics, pod } from './pods.ts';
 
 describe('Kafka', () => {
@@ -70,7 +70,7 @@ describe('Kafka', () => {
   });
 
   it('no pod gets Service-link variables (a Service named kafka would add KAFKA_PORT)', () => {
-    for (const object of [...base, ...kraft]) {
+    for (const object of [...base, ...kraft, ...production]) {
       const template = podTemplateOf(object);
       if (template) expect(template.spec['enableServiceLinks'], object.metadata.name).toBe(false);
     }

@@ -1,5 +1,5 @@
 /**
- * The NetworkPolicies of platform/ allow exactly the pipeline's flows, in both variants.
+ * The NetworkPolicies of platform/ allow exactly the pipeline's flows, in every variant.
  */
 import { describe, expect, it } from 'vitest';
 import { externalEndpoints as ext, knativeFunctionPods, workloadPods } from './endpoints.ts';
@@ -41,6 +41,11 @@ describe('the platform NetworkPolicies', () => {
 
   describe.each(setups)('$variant', ({ variant, pods, pod, policies }) => {
     const ours = pods.filter((p) => p.namespace === 'big-data-pipeline');
+    // Kafka's clients: PLAINTEXT on 9092, or SASL_SSL on 9093 in production (no 9092 at all).
+    const kafkaPort = variant === 'production' ? 9093 : 9092;
+    const kafkaClients = (): Endpoint[] => [...functions, pod('kafka'), ext.kafkaController, ext.sourceDispatcher, ext.sinkReceiver, ext.kedaOperator, pod('kafka-exporter'), pod('kafka-topics')];
+    const zookeeperFlows = (): Flow[] => [...into(pod('zookeeper'), 2181, [pod('kafka')]), ...into(pod('zookeeper'), 2888, [pod('zookeeper')]), ...into(pod('zookeeper'), 3888, [pod('zookeeper')])];
+    const notZookeeperClients = (): Endpoint[] => [fn('generate'), fn('index'), pod('kafka-exporter'), pod('kafka-topics'), ext.kafkaController, ext.otherPod];
     const uis: [string, number][] = [
       ['kibana', 5601],
       ['grafana', 3000],
@@ -77,7 +82,7 @@ describe('the platform NetworkPolicies', () => {
           [pod('prometheus'), f, 8080],
         ]),
         // Kafka's clients and peers.
-        ...into(pod('kafka'), 9092, [...functions, pod('kafka'), ext.kafkaController, ext.sourceDispatcher, ext.sinkReceiver, ext.kedaOperator, pod('kafka-exporter'), pod('kafka-topics')]),
+        ...into(pod('kafka'), kafkaPort, kafkaClients()),
         // Elasticsearch's clients.
         ...into(pod('elasticsearch'), 9200, [...[...esFunctions].map(fn), pod('kibana'), pod('elasticsearch-exporter'), pod('dashboard'), pod('elasticsearch-setup')]),
         [pod('kibana-setup'), pod('kibana'), 5601],
@@ -90,9 +95,12 @@ describe('the platform NetworkPolicies', () => {
         [pod('grafana'), pod('prometheus'), 9090],
         // The UIs through their NodePorts.
         ...uis.flatMap(([name, port]) => into(pod(name), port, [ext.internet, ext.node])),
-        ...(variant === 'base'
-          ? [...into(pod('zookeeper'), 2181, [pod('kafka')]), ...into(pod('zookeeper'), 2888, [pod('zookeeper')]), ...into(pod('zookeeper'), 3888, [pod('zookeeper')])]
-          : into(pod('kafka'), 9093, [pod('kafka')])),
+        ...{
+          base: () => zookeeperFlows(),
+          kraft: () => into(pod('kafka'), 9093, [pod('kafka')]),
+          // The ensemble's quorum, and the Elasticsearch nodes' transport between themselves.
+          production: () => [...zookeeperFlows(), ...into(pod('elasticsearch'), 9300, [pod('elasticsearch')])],
+        }[variant]!(),
       ];
       const refused = required.map(([from, to, port, protocol]) => policies.check(from, to, port, protocol)).filter((v) => !v.allowed);
       expect(refused.map((v) => v.reason)).toEqual([]);
@@ -101,11 +109,21 @@ describe('the platform NetworkPolicies', () => {
     it('refuses the flows that must not exist', () => {
       const forbidden: Flow[] = [
         // Nothing but the brokers talks to ZooKeeper (base) — in KRaft there is none.
-        ...(variant === 'base'
-          ? into(pod('zookeeper'), 2181, [fn('generate'), fn('index'), pod('kafka-exporter'), pod('kafka-topics'), ext.kafkaController, ext.otherPod])
-          : into(pod('kafka'), 9093, [fn('generate')])),
+        ...{
+          base: () => into(pod('zookeeper'), 2181, notZookeeperClients()),
+          kraft: () => into(pod('kafka'), 9093, [fn('generate')]),
+          production: () => [
+            ...into(pod('zookeeper'), 2181, notZookeeperClients()),
+            ...into(pod('zookeeper'), 2888, [pod('kafka'), ext.otherPod]),
+            ...into(pod('zookeeper'), 3888, [pod('kafka'), ext.otherPod]),
+            // No plaintext Kafka: 9092 is closed to every client and broker.
+            ...into(pod('kafka'), 9092, kafkaClients()),
+            // Transport is for the nodes only.
+            ...into(pod('elasticsearch'), 9300, [pod('kibana'), pod('elasticsearch-exporter'), pod('elasticsearch-setup'), fn('index'), ext.otherPod]),
+          ],
+        }[variant]!(),
         // Kafka: not for the UIs, not from other namespaces at large, not from outside.
-        ...into(pod('kafka'), 9092, [pod('kibana'), pod('dashboard'), pod('grafana'), pod('prometheus'), pod('elasticsearch-exporter'), ext.otherPod, ext.activator, ext.pingAdapter, ext.internet]),
+        ...into(pod('kafka'), kafkaPort, [pod('kibana'), pod('dashboard'), pod('grafana'), pod('prometheus'), pod('elasticsearch-exporter'), ext.otherPod, ext.activator, ext.pingAdapter, ext.internet]),
         // Elasticsearch: not for functions without it, nor anyone else.
         ...into(pod('elasticsearch'), 9200, [
           ...functions.filter((f) => !esFunctions.has(f.name)),

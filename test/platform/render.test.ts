@@ -1,6 +1,6 @@
 /**
  * platform/ renders and validates: every kustomization, the kinds, the cross-checks, hardening and
- * references of both variants, the Services, the volume claims, the NodePorts and the addresses
+ * references of every variant, the Services, the volume claims, the NodePorts and the addresses
  * knative/ uses.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crossCheck, knownKinds, render, validateObjects } from '../../cli/manifests/index.ts';
 import { workloadPods } from './endpoints.ts';
-import { platformDir, topics, base, kraft, knative, variants, named, ksvcContainer, envOf } from './fixtures.ts';
+import { platformDir, topics, base, kraft, production, knative, variants, named, ksvcContainer, envOf } from './fixtures.ts';
 import { selectorMatches } from './network-policies.ts';
 import { workloadProblems, referenceProblems } from './workload-checks.ts';
 
@@ -38,7 +38,7 @@ describe('platform/ renders and validates', () => {
   it('every kustomization renders, and every object validates against its schema', () => {
     const dirs = kustomizations(platformDir);
     expect(dirs.map((d) => relative(platformDir, d) || '.').sort()).toEqual(
-      expect.arrayContaining(['.', 'base', 'overlays/kraft', 'zookeeper', 'kafka', 'elasticsearch', 'kibana', 'prometheus', 'grafana', 'exporters', 'dashboard', 'network']),
+      expect.arrayContaining(['.', 'base', 'overlays/kraft', 'overlays/production', 'zookeeper', 'kafka', 'elasticsearch', 'kibana', 'prometheus', 'grafana', 'exporters', 'dashboard', 'network']),
     );
     for (const dir of dirs) {
       const objects = render(dir);
@@ -49,10 +49,10 @@ describe('platform/ renders and validates', () => {
 
   it('uses only kinds the validator knows', () => {
     const known = new Set(knownKinds().map((k) => k.kind));
-    const used = new Set([...base, ...kraft].map((o) => `${o.apiVersion}/${o.kind}`));
+    const used = new Set([...base, ...kraft, ...production].map((o) => `${o.apiVersion}/${o.kind}`));
     for (const kind of used) expect(known.has(kind), kind).toBe(true);
     expect([...used].sort()).toEqual(
-      expect.arrayContaining(['apps/v1/StatefulSet', 'apps/v1/Deployment', 'batch/v1/Job', 'networking.k8s.io/v1/NetworkPolicy', 'rbac.authorization.k8s.io/v1/ClusterRole']),
+      expect.arrayContaining(['apps/v1/StatefulSet', 'apps/v1/Deployment', 'batch/v1/Job', 'networking.k8s.io/v1/NetworkPolicy', 'rbac.authorization.k8s.io/v1/ClusterRole', 'policy/v1/PodDisruptionBudget']),
     );
   });
 
@@ -120,6 +120,6 @@ describe('platform/ renders and validates', () => {
   });
 
   it('has no Secret objects: the deploy tool creates them', () => {
-    expect([...base, ...kraft].filter((o) => o.kind === 'Secret')).toEqual([]);
+    expect([...base, ...kraft, ...production].filter((o) => o.kind === 'Secret')).toEqual([]);
   });
 });

@@ -62,7 +62,12 @@ describe('workloadProblems and referenceProblems', () => {
     const objects = [
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, data: { A: '1' } } as K8sObject,
       pod({
-        volumes: [{ name: 'conf', configMap: { name: 'missing' } }],
+        volumes: [
+          { name: 'conf', configMap: { name: 'missing' } },
+          { name: 'whole', secret: { secretName: 'kafka-tls' } },
+          { name: 'ca', secret: { secretName: 'kafka-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }, { key: 'ca.pem', path: 'ca.pem' }] } },
+          { name: 'other', secret: { secretName: 'unknown', items: [{ key: 'k', path: 'k' }] } },
+        ],
         containers: [
           {
             name: 'c',
@@ -84,6 +89,9 @@ describe('workloadProblems and referenceProblems', () => {
     ];
     expect(referenceProblems(objects).map((p) => p.message)).toEqual([
       'volume conf: ConfigMap missing is not among the objects',
+      'volume whole: Secret kafka-tls mounted whole; list the keys it reads as items',
+      'volume ca: key ca.pem, which Secret kafka-tls does not have',
+      'volume other: Secret unknown is not in the documented Secrets',
       'container c: volumeMount of undeclared volume nope',
       'container c: env LATER_USED refers to $(DEFINED_LATER), which is not defined before it',
       'container c: env S reads key password, which Secret grafana-admin does not have',

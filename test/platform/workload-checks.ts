@@ -5,7 +5,7 @@
  */
 import { type K8sObject, type Problem, dig, imagePinProblem, objectId } from '../../cli/manifests/index.ts';
 import { asArray, asRecord, containersOf, podTemplateOf, stringMap } from './pods.ts';
-import { platformSecrets } from './secrets.ts';
+import { documentedSecrets } from './secrets.ts';
 
 /**
  * Per container (init containers too): pinned image, cpu and memory requests and limits, a
@@ -65,10 +65,11 @@ export function workloadProblems(objects: K8sObject[]): Problem[] {
 /**
  * References that would fail at run time: volumeMounts of undeclared volumes, ConfigMap
  * volumes and configMapKeyRef/configMapRef of ConfigMaps not among the objects, secretKeyRef
- * of Secrets or keys not in `secrets`, and $(VAR) references in env values, command and
- * args that name no variable defined before them (Kubernetes leaves those as literal text).
+ * and Secret volumes (which must list their items) of Secrets or keys not in `secrets`, and
+ * $(VAR) references in env values, command and args that name no variable defined before
+ * them (Kubernetes leaves those as literal text).
  */
-export function referenceProblems(objects: K8sObject[], secrets: Record<string, string[]> = platformSecrets): Problem[] {
+export function referenceProblems(objects: K8sObject[], secrets: Record<string, string[]> = documentedSecrets): Problem[] {
   const problems: Problem[] = [];
   const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, Object.keys(stringMap(o['data']))]));
   for (const object of objects) {
@@ -83,7 +84,15 @@ export function referenceProblems(objects: K8sObject[], secrets: Record<string, 
     for (const volume of asArray(pod['volumes'])) {
       const configMap = dig(volume, 'configMap', 'name');
       if (typeof configMap === 'string' && !configMaps.has(configMap)) add(`volume ${String(dig(volume, 'name'))}: ConfigMap ${configMap} is not among the objects`);
-      if (dig(volume, 'secret') !== undefined) add(`volume ${String(dig(volume, 'name'))}: Secret volumes are not expected; use secretKeyRef with a documented Secret`);
+      const secret = dig(volume, 'secret', 'secretName');
+      if (secret !== undefined) {
+        // Items named one by one: a client mounts the CA of a certificate Secret, never its key.
+        const items = asArray(dig(volume, 'secret', 'items')).map((i) => String(dig(i, 'key')));
+        const keys = secrets[String(secret)];
+        if (!keys) add(`volume ${String(dig(volume, 'name'))}: Secret ${String(secret)} is not in the documented Secrets`);
+        else if (items.length === 0) add(`volume ${String(dig(volume, 'name'))}: Secret ${String(secret)} mounted whole; list the keys it reads as items`);
+        for (const key of items) if (keys && !keys.includes(key)) add(`volume ${String(dig(volume, 'name'))}: key ${key}, which Secret ${String(secret)} does not have`);
+      }
     }
     for (const { container } of containersOf(pod)) {
       const name = String(container['name']);
