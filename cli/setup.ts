@@ -1,25 +1,27 @@
 /**
  * Creates the pipeline's Kafka topics and Elasticsearch index templates/indices against
  * the configured platform (KAFKA_BROKERS, ELASTICSEARCH_URL, and their TLS and credential
- * settings). Safe to run again.
+ * settings), with the replication of KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS and
+ * ELASTICSEARCH_REPLICAS. Safe to run again.
  */
-import { brokersOf, elasticsearchConfig, kafkaConfig, loadConfig, topicConfig } from '../shared/config.ts';
+import { brokersOf, elasticsearchConfig, kafkaConfig, loadConfig, replicationConfig, retentionConfig, topicConfig } from '../shared/config.ts';
 import { createEsClient, ensureIndices, esOptionsOf } from '../shared/elasticsearch.ts';
 import { createKafka, ensureTopics, kafkaSecurityOf } from '../shared/kafka.ts';
 import { pipelineTopics } from '../shared/topology.ts';
 
-export async function setupPlatform(env: Record<string, string | undefined> = process.env): Promise<void> {
-  const config = loadConfig({ ...kafkaConfig, ...elasticsearchConfig, ...topicConfig }, env);
+/** Resolves with one line on how old events are deleted. */
+export async function setupPlatform(env: Record<string, string | undefined> = process.env): Promise<string> {
+  const config = loadConfig({ ...kafkaConfig, ...elasticsearchConfig, ...topicConfig, ...retentionConfig, ...replicationConfig }, env);
   const admin = createKafka({ brokers: brokersOf(config.KAFKA_BROKERS), clientId: 'setup', connectionTimeoutMs: 5000, ...kafkaSecurityOf(config) }).admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, pipelineTopics(config));
+    await ensureTopics(admin, pipelineTopics(config), { replicationFactor: config.KAFKA_REPLICATION_FACTOR, minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS });
   } finally {
     await admin.disconnect();
   }
   const es = createEsClient({ ...esOptionsOf(config), requestTimeoutMs: 30_000 });
   try {
-    await ensureIndices(es, config);
+    return await ensureIndices(es, config);
   } finally {
     await es.close();
   }
@@ -27,7 +29,7 @@ export async function setupPlatform(env: Record<string, string | undefined> = pr
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   setupPlatform().then(
-    () => console.log('topics and indices are in place'),
+    (retention) => console.log(`topics and indices are in place; ${retention}`),
     (error: unknown) => {
       console.error(`setup failed: ${error instanceof Error ? error.message : String(error)}`);
       process.exit(1);

@@ -79,6 +79,15 @@ export const elasticsearchConfig = {
   FINALS_INDEX: Type.String({ minLength: 1, default: PIPELINE_NAMES.FINALS_INDEX }),
 } satisfies TProperties;
 
+/**
+ * How long the daily `events` indices live, in days after their day, where Elasticsearch has
+ * ILM (cli/setup.ts; platform/elasticsearch/ for the cluster). At least 2: today's index must
+ * outlive the finalization of its last window.
+ */
+export const retentionConfig = {
+  EVENTS_RETENTION_DAYS: Type.Integer({ minimum: 2, maximum: 3650, default: 30 }),
+} satisfies TProperties;
+
 /** How the bulk writer of `events` treats items Elasticsearch refused for overload. */
 export const bulkRetryConfig = {
   /** Retries of refused bulk items before the batch answers 503 (the source then retries it). */
@@ -90,6 +99,18 @@ export const topicConfig = {
   TOPIC_ENRICHED: Type.String({ minLength: 1, default: PIPELINE_NAMES.TOPIC_ENRICHED }),
   TOPIC_WINDOWS: Type.String({ minLength: 1, default: PIPELINE_NAMES.TOPIC_WINDOWS }),
   TOPIC_DEAD_LETTERS: Type.String({ minLength: 1, default: PIPELINE_NAMES.TOPIC_DEAD_LETTERS }),
+} satisfies TProperties;
+
+/**
+ * How many copies `cli/setup.ts` gives the pipeline's topics and indices. One (no replica)
+ * fits a single node; a cluster of 3 brokers takes a replication factor of 3 with 2 in-sync
+ * replicas for a write (unset: the broker's min.insync.replicas), and 3 Elasticsearch nodes
+ * one replica per index.
+ */
+export const replicationConfig = {
+  KAFKA_REPLICATION_FACTOR: Positive(1, { maximum: 32 }),
+  KAFKA_MIN_INSYNC_REPLICAS: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
+  ELASTICSEARCH_REPLICAS: Type.Integer({ minimum: 0, maximum: 8, default: 0 }),
 } satisfies TProperties;
 
 export const latenessConfig = {

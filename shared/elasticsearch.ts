@@ -1,7 +1,9 @@
 /**
- * Elasticsearch client and the index templates of `events`, `events-aggregated` and the
- * window finalization records. Templates use only what the minimal local build also has:
- * no ILM, painless, ingest pipelines or scaled_float. Money is integer cents (long).
+ * Elasticsearch client and the index templates of `events` (daily indices behind an alias),
+ * `events-aggregated` and the window finalization records. Templates use only what the
+ * minimal local build also has (no painless, ingest pipelines or scaled_float); the
+ * retention policy of the daily indices is added only where ILM exists. Money is integer
+ * cents (long).
  */
 import { Client, errors, type estypes } from '@elastic/elasticsearch';
 import { type AccessCheck, registerAccessCheck } from './access.ts';
@@ -90,29 +92,117 @@ export const finalsMapping = strict({
   counts: { type: 'object', enabled: false },
 });
 
-const singleNodeSettings = { number_of_shards: 1, number_of_replicas: 0 };
+/** One shard; a replica only where a cluster has a node for it (ELASTICSEARCH_REPLICAS). */
+const shardSettings = (replicas: number) => ({ number_of_shards: 1, number_of_replicas: replicas });
 
-export async function ensureIndices(client: Client, names: IndexNames): Promise<void> {
-  const specs: [string, MappingTypeMapping][] = [
-    [names.EVENTS_INDEX, eventsMapping],
-    [names.AGGREGATES_INDEX, aggregatesMapping],
-    [names.FINALS_INDEX, finalsMapping],
+/**
+ * The daily index of an event: `<events>-yyyy.MM.dd` of its time in UTC. The same event
+ * always lands in the same index, so `_id` = event id keeps a redelivery from being stored
+ * twice; and ILM reads the date in the name as the index's origination (retention counts
+ * from the event day, not from when the index happened to be created).
+ */
+export function eventsIndexOf(events: string, timestampMs: number): string {
+  const day = new Date(timestampMs).toISOString().slice(0, 10);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new RangeError(`no daily index for a time outside years 0-9999: ${timestampMs}`);
+  return `${events}-${day.replaceAll('-', '.')}`;
+}
+
+/** Names only a daily index has: `events-*` alone would also match `events-aggregated`. */
+export const eventsDailyPattern = (events: string): string => `${events}-*.*.*`;
+
+/** The ILM policy of the daily events indices. */
+export const retentionPolicyName = (events: string): string => `${events}-retention`;
+
+/** Deletes a daily events index `days` after its day began (its origination date). */
+export function retentionPolicy(days: number): estypes.IlmPolicy {
+  return { phases: { delete: { min_age: `${days}d`, actions: { delete: {} } } }, _meta: { managed_by: 'big-data-pipeline' } };
+}
+
+export interface IndexTemplate {
+  name: string;
+  index_patterns: string[];
+  priority: number;
+  template: { settings: Record<string, unknown>; mappings: MappingTypeMapping; aliases?: Record<string, estypes.IndicesAlias> };
+  _meta: { managed_by: string };
+}
+
+/**
+ * The index templates of the pipeline. `events` is an alias over the daily indices, for
+ * every reader; it is never a write index, so a write that names it fails instead of
+ * landing in the wrong day. `lifecycle` (the policy name) only where ILM exists: without
+ * the ILM module its index settings are unknown and refused.
+ */
+export function indexTemplates(names: IndexNames, lifecycle?: string, replicas = 0): IndexTemplate[] {
+  const shards = shardSettings(replicas);
+  const template = (index: string, patterns: string[], t: IndexTemplate['template']): IndexTemplate => ({
+    name: `big-data-pipeline-${index}`,
+    index_patterns: patterns,
+    priority: 500,
+    template: t,
+    _meta: { managed_by: 'big-data-pipeline' },
+  });
+  const retention = lifecycle ? { 'index.lifecycle.name': lifecycle, 'index.lifecycle.parse_origination_date': true } : {};
+  return [
+    template(names.EVENTS_INDEX, [eventsDailyPattern(names.EVENTS_INDEX)], {
+      settings: { ...shards, ...retention },
+      mappings: eventsMapping,
+      aliases: { [names.EVENTS_INDEX]: { is_write_index: false } },
+    }),
+    template(names.AGGREGATES_INDEX, [names.AGGREGATES_INDEX], { settings: shards, mappings: aggregatesMapping }),
+    template(names.FINALS_INDEX, [names.FINALS_INDEX], { settings: shards, mappings: finalsMapping }),
   ];
-  for (const [index, mappings] of specs) {
-    await client.indices.putIndexTemplate({
-      name: `big-data-pipeline-${index}`,
-      index_patterns: [index],
-      priority: 500,
-      template: { settings: singleNodeSettings, mappings },
-      _meta: { managed_by: 'big-data-pipeline' },
-    });
+}
+
+/** Whether the cluster runs ILM; the minimal local build has no such module and no route for it. */
+async function hasIlm(client: Client): Promise<boolean> {
+  try {
+    await client.ilm.getStatus();
+    return true;
+  } catch (error) {
+    if (error instanceof errors.ResponseError && [400, 404, 405].includes(error.statusCode ?? 0)) return false;
+    throw error;
+  }
+}
+
+/**
+ * Puts the retention policy (where ILM exists) and the index templates, and creates the
+ * aggregate and finals indices; daily events indices are created by their first write.
+ * Returns one line saying how old events are deleted.
+ */
+export async function ensureIndices(client: Client, names: IndexNames & { EVENTS_RETENTION_DAYS: number; ELASTICSEARCH_REPLICAS?: number | undefined }): Promise<string> {
+  const retentionDays = names.EVENTS_RETENTION_DAYS;
+  const events = names.EVENTS_INDEX;
+  if (!(await client.indices.existsAlias({ name: events })) && (await client.indices.exists({ index: events }))) {
+    throw new Error(`${events} is an index, but the pipeline needs the name for the alias over its daily indices ${events}-yyyy.MM.dd: move its events into those and delete it`);
+  }
+  let lifecycle: string | undefined;
+  if (await hasIlm(client)) {
+    lifecycle = retentionPolicyName(events);
+    await client.ilm.putLifecycle({ name: lifecycle, policy: retentionPolicy(retentionDays) });
+  }
+  for (const template of indexTemplates(names, lifecycle, names.ELASTICSEARCH_REPLICAS)) await client.indices.putIndexTemplate(template);
+  const whole = [names.AGGREGATES_INDEX, names.FINALS_INDEX];
+  for (const index of whole) {
     try {
       await client.indices.create({ index });
     } catch (error) {
       if (!(error instanceof errors.ResponseError && error.body?.error?.type === 'resource_already_exists_exception')) throw error;
     }
   }
-  await client.cluster.health({ index: specs.map(([i]) => i), wait_for_status: 'yellow', timeout: '30s' });
+  await client.cluster.health({ index: whole, wait_for_status: 'yellow', timeout: '30s' });
+  return lifecycle
+    ? `daily ${events} indices are deleted ${retentionDays} days after their day (ILM policy ${lifecycle})`
+    : `no ILM in this Elasticsearch: daily ${events} indices are kept until deleted by hand`;
+}
+
+/**
+ * Deletes every index of the pipeline: the daily events indices (the alias goes with them)
+ * and the other two. For tests and benchmarks on their own names; wildcards are refused by
+ * deletes, so the daily indices are listed first.
+ */
+export async function deletePipelineIndices(client: Client, names: IndexNames): Promise<void> {
+  const daily = await client.indices.get({ index: eventsDailyPattern(names.EVENTS_INDEX), filter_path: '*.settings.index.provided_name' });
+  await client.indices.delete({ index: [...Object.keys(daily), names.AGGREGATES_INDEX, names.FINALS_INDEX], ignore_unavailable: true });
 }
 
 /**

@@ -99,9 +99,16 @@ export class EventProducer {
     kafka: Kafka,
     private readonly options: ProducerOptions,
   ) {
+    // acks=all (-1) on every send. Not kafkajs' `idempotent`: its sequence numbers go wrong
+    // with concurrent sends and can drop records silently (tulios/kafkajs#1005, #598), while
+    // a record written twice is stored once downstream (`_id` = event id). No retries inside
+    // kafkajs either: a retried sendBatch skips the brokers that answered the first attempt,
+    // even when a partition's new leader is one of them, and resolves without its records
+    // (tulios/kafkajs#1303). A failed batch is answered 503 and redelivered whole instead.
     this.#producer = kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
+      retry: { retries: 0 },
     });
     this.#producer.on(this.#producer.events.DISCONNECT, () => {
       this.#connected = false;
@@ -170,14 +177,24 @@ export class EventProducer {
   }
 }
 
-/** Creates missing topics and adds partitions where a topic has fewer than the spec. */
-export async function ensureTopics(admin: Admin, topics: TopicSpec[], replicationFactor = 1): Promise<void> {
+export interface TopicReplication {
+  replicationFactor: number;
+  /** The topic's min.insync.replicas; unset: the broker's. */
+  minInsyncReplicas?: number | undefined;
+}
+
+/**
+ * Creates missing topics and adds partitions where a topic has fewer than the spec. The
+ * replication applies to the topics it creates; an existing topic keeps its own.
+ */
+export async function ensureTopics(admin: Admin, topics: TopicSpec[], { replicationFactor, minInsyncReplicas }: TopicReplication = { replicationFactor: 1 }): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t.name));
   if (missing.length > 0) {
+    const configEntries = minInsyncReplicas === undefined ? [] : [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }];
     await admin.createTopics({
       waitForLeaders: true,
-      topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor })),
+      topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor, configEntries })),
     });
   }
   const present = topics.filter((t) => existing.has(t.name));

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { build, configSchema } from '../dashboard/app.ts';
 import { aggregateDocs, cellKey } from '../functions/window-aggregate/aggregate.ts';
 import { loadConfig } from '../shared/config.ts';
-import { esClientFor } from '../shared/elasticsearch.ts';
+import { deletePipelineIndices, esClientFor } from '../shared/elasticsearch.ts';
 import { aggregateId, windowStartOf } from '../shared/window.ts';
 import { UNREACHABLE, esClient, isolatedEnv, preparePlatform } from './helpers.ts';
 
@@ -53,7 +53,7 @@ describe('dashboard on real Elasticsearch aggregates', () => {
   });
   afterAll(async () => {
     await server.close();
-    await es.indices.delete({ index: [env.EVENTS_INDEX!, env.AGGREGATES_INDEX!, env.FINALS_INDEX!], ignore_unavailable: true });
+    await deletePipelineIndices(es, { EVENTS_INDEX: env.EVENTS_INDEX!, AGGREGATES_INDEX: env.AGGREGATES_INDEX!, FINALS_INDEX: env.FINALS_INDEX! });
     await es.close();
   });
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aggregateDocs, type AggregateDoc, type Cell } from '../functions/window-aggregate/aggregate.ts';
 import { writeAggregates } from '../functions/window-aggregate/store.ts';
 import { CeType } from '../shared/ce-types.ts';
+import { eventsIndexOf } from '../shared/elasticsearch.ts';
 import { fromKafkaRecord } from '../shared/kafka.ts';
 import type { RawEvent } from '../shared/schemas.ts';
 import { type FunctionProcess, startFunction } from './function-process.ts';
@@ -173,7 +174,7 @@ describe('pipeline: generate → enrich → index → window-aggregate (real Kaf
     const recomputes: Promise<unknown>[] = [];
     for (let round = 0; round < 15; round++) {
       await es.index({
-        index: env.EVENTS_INDEX!,
+        index: eventsIndexOf(env.EVENTS_INDEX!, windowStartMs),
         id: `concurrent-${round}`,
         document: { event_id: `concurrent-${round}`, timestamp: new Date(windowStartMs + round * 1000).toISOString(), window_start: windowStart, event_type: 'click', region: 'SA', user_id: 2000 + round, price_cents: 1000, quantity: 1, revenue_cents: 0, indexed_at: indexedAt() },
       });

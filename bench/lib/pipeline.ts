@@ -13,7 +13,7 @@ import type { Client } from '@elastic/elasticsearch';
 import type { RuntimeState } from '../../cli/dev/state.ts';
 import { setupPlatform } from '../../cli/setup.ts';
 import { CeType } from '../../shared/ce-types.ts';
-import { createEsClient } from '../../shared/elasticsearch.ts';
+import { createEsClient, deletePipelineIndices } from '../../shared/elasticsearch.ts';
 import type { RawEvent } from '../../shared/schemas.ts';
 import { type PipelineNames, runNames } from '../../shared/topology.ts';
 import { generateEvents, planFromRequest } from '../../functions/generate/generate.ts';
@@ -225,7 +225,7 @@ export class PipelineSession {
       await exited;
       clearTimeout(timer);
     }
-    await this.es.indices.delete({ index: [this.names.EVENTS_INDEX, this.names.AGGREGATES_INDEX, this.names.FINALS_INDEX], ignore_unavailable: true }).catch(() => undefined);
+    await deletePipelineIndices(this.es, this.names).catch(() => undefined);
     await this.es.close();
     if (!this.keep) rmSync(this.stateDir, { recursive: true, force: true });
   }

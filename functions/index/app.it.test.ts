@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CeType } from '../../shared/ce-types.ts';
+import { eventsIndexOf } from '../../shared/elasticsearch.ts';
 import { fromKafkaRecord } from '../../shared/kafka.ts';
 import type { EnrichedEvent } from '../../shared/schemas.ts';
 import { UNREACHABLE, binary, ce, esClient, isolatedEnv, preparePlatform, readTopic, structured } from '../../test/helpers.ts';
@@ -56,11 +57,12 @@ describe('index handler when Elasticsearch rejects the document', () => {
   it('answers 400 from the bulk item (a mapping error is not retried)', async () => {
     const env = isolatedEnv();
     const es = esClient();
-    // An index whose mapping cannot take our document: brand must be a number there.
-    await es.indices.create({ index: env.EVENTS_INDEX!, mappings: { properties: { brand: { type: 'integer' } } } });
+    // A daily index whose mapping cannot take our document: brand must be a number there.
+    const event = enriched(7);
+    await es.indices.create({ index: eventsIndexOf(env.EVENTS_INDEX!, Date.parse(event.timestamp)), mappings: { properties: { brand: { type: 'integer' } } } });
     await preparePlatform(env);
     const server = app(env);
-    const res = await server.inject(binary(ce({ type: CeType.enrichedEvent, data: enriched(7) })));
+    const res = await server.inject(binary(ce({ type: CeType.enrichedEvent, data: event })));
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe('BDP_ERR_REJECTED_BY_STORE');
     await server.close();

@@ -1,6 +1,6 @@
 /**
- * index: bulk-indexes enriched events into `events` (`_id` = event id, plus `indexed_at`)
- * and answers each request from its own bulk item. After every successful bulk, and
+ * index: bulk-indexes enriched events into `events` (`_id` = event id, plus `indexed_at`;
+ * each into the daily index of its time) and answers each request from its own bulk item. After every successful bulk, and
  * before answering, it produces "window touched" notices to `windows` (key = window_start)
  * so the aggregate of every touched window is recomputed.
  */

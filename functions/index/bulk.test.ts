@@ -76,17 +76,21 @@ describe('verdictOf', () => {
 
 describe('bulkOperations', () => {
   const docs = [
-    { event_id: 'a1', price: 10 },
-    { event_id: 'b2', price: 20 },
+    { event_id: 'a1', timestamp: '2024-05-01T23:59:59.999Z', price: 10 },
+    { event_id: 'b2', timestamp: '2024-05-02T00:00:00.000Z', price: 20 },
   ];
 
-  it('indexes each document under its event id, with the extra fields', () => {
-    expect(bulkOperations('events', docs, { indexed_at: '2024-05-01T12:00:00.000Z' })).toEqual([
-      { index: { _index: 'events', _id: 'a1' } },
-      { event_id: 'a1', price: 10, indexed_at: '2024-05-01T12:00:00.000Z' },
-      { index: { _index: 'events', _id: 'b2' } },
-      { event_id: 'b2', price: 20, indexed_at: '2024-05-01T12:00:00.000Z' },
+  it('indexes each document under its event id into the daily index of its time, with the extra fields', () => {
+    expect(bulkOperations('events', docs, { indexed_at: '2024-05-02T00:00:01.000Z' })).toEqual([
+      { index: { _index: 'events-2024.05.01', _id: 'a1' } },
+      { ...docs[0], indexed_at: '2024-05-02T00:00:01.000Z' },
+      { index: { _index: 'events-2024.05.02', _id: 'b2' } },
+      { ...docs[1], indexed_at: '2024-05-02T00:00:01.000Z' },
     ]);
+  });
+
+  it('sends a replay to the same index under the same id, whenever it comes', () => {
+    expect(bulkOperations('events', [docs[0]!], { indexed_at: 'later' })[0]).toEqual(bulkOperations('events', [docs[0]!], { indexed_at: 'now' })[0]);
   });
 
   it('uses the index action (a replay overwrites), not create', () => {
@@ -98,82 +102,8 @@ describe('bulkOperations', () => {
     expect(bulkOperations('events', [], { indexed_at: 'x' })).toEqual([]);
     bulkOperations('events', docs, { indexed_at: 'x' });
     expect(docs).toEqual([
-      { event_id: 'a1', price: 10 },
-      { event_id: 'b2', price: 20 },
+      { event_id: 'a1', timestamp: '2024-05-01T23:59:59.999Z', price: 10 },
+      { event_id: 'b2', timestamp: '2024-05-02T00:00:00.000Z', price: 20 },
     ]);
-  });
-});
-
-describe('bulkWithRetries', () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
-  const docs = ['a', 'b', 'c'].map((event_id) => ({ event_id }));
-  /** A store answering each call with the next list of statuses, one per document sent; records what was sent. */
-  function store(answers: number[][]) {
-    const calls: { ids: string[]; atMs: number }[] = [];
-    const bulk = async (sent: { event_id: string }[]): Promise<estypes.BulkResponse> => {
-      const statuses = answers[calls.length]!;
-      calls.push({ ids: sent.map((d) => d.event_id), atMs: Date.now() });
-      return { errors: statuses.some((s) => s >= 300), took: 1, items: sent.map((d, k) => ({ index: item(statuses[k]!) })) };
-    };
-    return { calls, bulk };
-  }
-  const statusOf = (o: { ok: boolean; error?: unknown }) => (o.ok ? 200 : (o.error as PipelineError).statusCode);
-
-  it('sends only the items the store could not take again, 100 ms then 200 ms later', async () => {
-    const { calls, bulk } = store([
-      [201, 429, 503],
-      [503, 201],
-      [201],
-    ]);
-    const done = bulkWithRetries(docs, bulk, 2);
-    await vi.runAllTimersAsync();
-    const outcomes = await done;
-    expect(calls.map((c) => c.ids)).toEqual([['a', 'b', 'c'], ['b', 'c'], ['b']]);
-    expect(calls.map((c) => c.atMs - calls[0]!.atMs)).toEqual([0, 100, 300]);
-    expect(outcomes.map(statusOf)).toEqual([200, 200, 200]);
-  });
-
-  it('answers 400 for an item the store rejects, without sending it again', async () => {
-    const { calls, bulk } = store([[400, 429], [201]]);
-    const done = bulkWithRetries(docs.slice(0, 2), bulk, 2);
-    await vi.runAllTimersAsync();
-    const outcomes = await done;
-    expect(calls.map((c) => c.ids)).toEqual([['a', 'b'], ['b']]);
-    expect(outcomes.map(statusOf)).toEqual([400, 200]);
-    expect((outcomes[0] as { error: PipelineError }).error.code).toBe('BDP_ERR_REJECTED_BY_STORE');
-  });
-
-  it('gives up after `retries` retries: the items still refused answer 503 with the reason', async () => {
-    const { calls, bulk } = store([[201, 429], [429], [429], [201]]);
-    const done = bulkWithRetries(docs.slice(0, 2), bulk, 2);
-    await vi.runAllTimersAsync();
-    const outcomes = await done;
-    expect(calls).toHaveLength(3);
-    expect(outcomes.map(statusOf)).toEqual([200, 503]);
-    expect((outcomes[1] as { error: PipelineError }).error.message).toBe('Elasticsearch could not index event b');
-  });
-
-  it('with no retries sends once', async () => {
-    const { calls, bulk } = store([[503]]);
-    const outcomes = await bulkWithRetries(docs.slice(0, 1), bulk, 0);
-    expect(calls).toHaveLength(1);
-    expect(outcomes.map(statusOf)).toEqual([503]);
-  });
-
-  it('does not retry a bulk request that failed as a whole: the error fails the batch', async () => {
-    let calls = 0;
-    const failure = new Error('connect ECONNREFUSED');
-    const bulk = async () => {
-      calls++;
-      throw failure;
-    };
-    await expect(bulkWithRetries(docs, bulk, 2)).rejects.toBe(failure);
-    expect(calls).toBe(1);
   });
 });

@@ -5,7 +5,7 @@
 import type { estypes } from '@elastic/elasticsearch';
 import pRetry from 'p-retry';
 import type { Outcome } from '../../shared/batcher.ts';
-import { isRetryableStatus } from '../../shared/elasticsearch.ts';
+import { eventsIndexOf, isRetryableStatus } from '../../shared/elasticsearch.ts';
 import { ErrorCode, badEvent, downstreamUnavailable } from '../../shared/errors.ts';
 
 export type ItemVerdict =
@@ -45,9 +45,12 @@ export function verdictOf(item: estypes.BulkResponseItem): ItemVerdict {
   return { kind: 'reject', reason, type };
 }
 
-/** Bulk body indexing each document under its event id: a replay overwrites the same document. */
-export function bulkOperations<T extends { event_id: string }>(index: string, docs: T[], extra: object): object[] {
-  return docs.flatMap((doc) => [{ index: { _index: index, _id: doc.event_id } }, { ...doc, ...extra }]);
+/**
+ * Bulk body indexing each document under its event id into the daily index of its time: a
+ * replay lands in the same index and overwrites the same document.
+ */
+export function bulkOperations<T extends { event_id: string; timestamp: string }>(events: string, docs: T[], extra: object): object[] {
+  return docs.flatMap((doc) => [{ index: { _index: eventsIndexOf(events, Date.parse(doc.timestamp)), _id: doc.event_id } }, { ...doc, ...extra }]);
 }
 
 /** Some items of a bulk are to be sent again. */

@@ -55,9 +55,9 @@ export const CELLS = EVENT_TYPES.flatMap((eventType) => REGIONS.map((region) => 
  * user buckets are counted by `stats_bucket` inside Elasticsearch and left out of the answer
  * (RESPONSE_FILTER), so the response stays small.
  */
-export function windowCellSearches(index: string, windowStartIso: string): estypes.MsearchRequestItem[] {
+export function windowCellSearches(index: string, windowStartIso: string, header: estypes.MsearchMultisearchHeader = {}): estypes.MsearchRequestItem[] {
   return CELLS.flatMap(({ event_type, region }) => [
-    { index },
+    { index, ...header },
     {
       size: 0,
       track_total_hits: true,

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CeType } from '../../shared/ce-types.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { esClientFor } from '../../shared/elasticsearch.ts';
+import { esClientFor, eventsIndexOf } from '../../shared/elasticsearch.ts';
 import { createMetrics } from '../../shared/metrics.ts';
 import { windowStartOf } from '../../shared/window.ts';
 import { UNREACHABLE, binary, ce, esClient, isolatedEnv, kafka, preparePlatform, structured } from '../../test/helpers.ts';
@@ -33,7 +33,7 @@ describe('window-aggregate handler (real Elasticsearch)', () => {
     await es.bulk({
       refresh: false,
       operations: docs.flatMap((d, i) => [
-        { index: { _index: env.EVENTS_INDEX!, _id: `e${i}` } },
+        { index: { _index: eventsIndexOf(env.EVENTS_INDEX!, windowStartMs), _id: `e${i}` } },
         {
           ...d,
           event_id: `e${i}`,
@@ -68,8 +68,9 @@ describe('window-aggregate handler (real Elasticsearch)', () => {
   });
 
   it('recomputes a window once, not on every tick, after a duplicate is re-indexed into it', async () => {
-    const e0 = await es.get<Record<string, unknown>>({ index: env.EVENTS_INDEX!, id: 'e0' });
-    await es.index({ index: env.EVENTS_INDEX!, id: 'e0', document: { ...e0._source, indexed_at: new Date().toISOString() } });
+    const index = eventsIndexOf(env.EVENTS_INDEX!, windowStartMs);
+    const e0 = await es.get<Record<string, unknown>>({ index, id: 'e0' });
+    await es.index({ index, id: 'e0', document: { ...e0._source, indexed_at: new Date().toISOString() } });
     await sleep(1100); // past the clock-skew margin between the indexing and the recomputation
     const first = await server.inject(structured(ce({ type: CeType.ping, data: {} })));
     expect(first.json().recomputed).toContain(windowStart);
@@ -78,11 +79,14 @@ describe('window-aggregate handler (real Elasticsearch)', () => {
     expect(second.json().recomputed).not.toContain(windowStart);
   });
 
-  it('answers 503, not 400, when the events index is missing', async () => {
+  it('answers an empty window, not an error, when no events index holds its day (none indexed yet, or deleted by retention)', async () => {
     const other = app({ ...env, EVENTS_INDEX: `${env.EVENTS_INDEX}-missing` });
     const res = await other.inject(binary(ce({ type: CeType.windowTouched, data: { window_start: windowStart } })));
-    expect(res.statusCode).toBe(503);
-    expect(res.json()).toMatchObject({ code: 'BDP_ERR_DOWNSTREAM_UNAVAILABLE' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ window_start: windowStart, cells: 0, events: 0, status: 'empty' });
+    const tick = await other.inject(binary(ce({ type: CeType.ping, data: {} })));
+    expect(tick.statusCode).toBe(200);
+    expect(tick.json().recomputed).toEqual([]);
     await other.close();
   });
 
@@ -130,7 +134,7 @@ describe('window-aggregate watermark held by an upstream backlog (real Kafka + E
     const windowStartMs = windowStartOf(Date.now() - 10 * 60_000);
     const windowStart = new Date(windowStartMs).toISOString();
     await es.index({
-      index: env.EVENTS_INDEX!,
+      index: eventsIndexOf(env.EVENTS_INDEX!, windowStartMs),
       id: 'only',
       refresh: true,
       document: { event_id: 'only', timestamp: windowStart, window_start: windowStart, event_type: 'view', region: 'EU', user_id: 1001, price_cents: 1000, quantity: 1, revenue_cents: 0, indexed_at: new Date().toISOString() },

@@ -53,7 +53,7 @@ type Method = keyof WindowStore;
 export class FakeStore implements WindowStore {
   /** Every event indexed, by id; searchable only as of the last refresh's start. */
   readonly #indexed = new Map<string, StoredEvent>();
-  #searchable = new Map<string, StoredEvent>();
+  readonly #searchable = new Map<string, StoredEvent>();
   readonly aggregates = new Map<string, { version: number; doc: AggregateDoc }>();
   readonly finals = new Map<string, FinalRecord>();
   readonly calls: Record<Method, number> = { latestEventTime: 0, refreshEvents: 0, cells: 0, finalCounts: 0, createFinal: 0, writeAggregates: 0, windowStates: 0 };
@@ -84,9 +84,11 @@ export class FakeStore implements WindowStore {
     return times.length === 0 ? undefined : Math.max(...times);
   }
 
-  async refreshEvents(): Promise<void> {
+  /** Like the daily indices: a window's refresh makes only the events of its UTC day searchable. */
+  async refreshEvents(windowStartIso?: string): Promise<void> {
     this.#call('refreshEvents');
-    this.#searchable = new Map(this.#indexed);
+    const day = windowStartIso?.slice(0, 10);
+    for (const e of this.#indexed.values()) if (day === undefined || e.timestamp.slice(0, 10) === day) this.#searchable.set(e.event_id, e);
     await this.holdRefresh;
   }
 

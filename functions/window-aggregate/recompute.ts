@@ -14,6 +14,9 @@ import { SingleFlight } from './single-flight.ts';
 import type { WindowStore } from './store.ts';
 import { Watermark, type UpstreamBehind } from './watermark.ts';
 
+const DAY_MS = 86_400_000;
+const KEPT_REFRESH_GATES = 4;
+
 export interface AggregatorOptions {
   store: WindowStore;
   metrics: Pick<Metrics, 'recomputes' | 'windowsFinalized' | 'lateEvents'>;
@@ -41,12 +44,12 @@ export class WindowAggregator {
   readonly watermark: Watermark;
   readonly #flights = new SingleFlight<number, RecomputeResult>();
   readonly #covered = new CoveredWindows<RecomputeResult>();
-  readonly #refresh: RefreshGate;
+  /** By UTC day: the events of one day are one index, refreshed apart from the others. */
+  readonly #refreshes = new Map<number, RefreshGate>();
   readonly #late: LateEvents;
 
   constructor(private readonly o: AggregatorOptions) {
     this.watermark = new Watermark(o.latenessMs, o.upstreamBehind);
-    this.#refresh = new RefreshGate({ refresh: () => o.store.refreshEvents(), minIntervalMs: o.refreshMinIntervalMs, now: o.now, sleep: o.sleep });
     this.#late = new LateEvents(o.metrics.lateEvents, o.now);
   }
 
@@ -86,7 +89,7 @@ export class WindowAggregator {
     // miss one that slipped through in between.
     const latest = await store.latestEventTime();
     const watermark = await this.watermark.observe(latest, this.o.now());
-    const asOf = await this.#refresh.after(this.o.now());
+    const asOf = await this.#refreshGateOf(windowStartMs).after(this.o.now());
     const cells = await store.cells(windowStart);
     if (cells.length === 0) return { window_start: windowStart, cells: 0, events: 0, status: 'empty', watermark: isoOrNull(watermark) };
 
@@ -105,6 +108,20 @@ export class WindowAggregator {
     };
     this.#covered.record(windowStartMs, asOf, result);
     return result;
+  }
+
+  #refreshGateOf(windowStartMs: number): RefreshGate {
+    const day = Math.floor(windowStartMs / DAY_MS);
+    let gate = this.#refreshes.get(day);
+    if (!gate) {
+      const { store, refreshMinIntervalMs, now, sleep } = this.o;
+      const windowOfDay = new Date(windowStartMs).toISOString();
+      gate = new RefreshGate({ refresh: () => store.refreshEvents(windowOfDay), minIntervalMs: refreshMinIntervalMs, now, sleep });
+      this.#refreshes.set(day, gate);
+      // Only the last few days are recomputed often; a forgotten gate costs one unshared refresh.
+      if (this.#refreshes.size > KEPT_REFRESH_GATES) this.#refreshes.delete(this.#refreshes.keys().next().value!);
+    }
+    return gate;
   }
 
   /** First finalization wins: whoever creates the record first fixes the final counts. */

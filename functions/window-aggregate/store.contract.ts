@@ -45,6 +45,30 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       expect(await store.cells('2024-05-01T13:00:00.000Z')).toEqual([]);
     });
 
+    it('finds a window across a UTC midnight in its own day, after a refresh of that window, and none in a day with no events', async () => {
+      const { store, indexEvents } = await open();
+      // Before the first event there is no daily index, and no alias over them.
+      await store.refreshEvents();
+      expect(await store.latestEventTime()).toBeUndefined();
+      expect(await store.windowStates(0)).toEqual([]);
+      const lastOfDay = Date.parse('2024-05-01T23:59:00.000Z');
+      await indexEvents([
+        eventIn(lastOfDay, 59_999, { event_id: 'late-night', indexed_at: INDEXED }),
+        eventIn(lastOfDay + 60_000, 0, { event_id: 'midnight', indexed_at: INDEXED }),
+        eventIn(lastOfDay + 60_000, 1, { event_id: 'just-after', region: 'US', indexed_at: INDEXED }),
+      ]);
+      await store.refreshEvents('2024-05-01T23:59:00.000Z');
+      await store.refreshEvents('2024-05-02T00:00:00.000Z');
+      expect((await store.cells('2024-05-01T23:59:00.000Z')).map((c) => [c.region, c.count])).toEqual([['EU', 1]]);
+      expect((await store.cells('2024-05-02T00:00:00.000Z')).map((c) => [c.region, c.count])).toEqual([
+        ['US', 1],
+        ['EU', 1],
+      ]);
+      // A day none of whose events was ever indexed (or whose index retention deleted).
+      await store.refreshEvents('2024-04-01T00:00:00.000Z');
+      expect(await store.cells('2024-04-01T00:00:00.000Z')).toEqual([]);
+    });
+
     it('keeps the aggregate with the higher version: more events, or final over open with as many', async () => {
       const { store, readAggregate } = await open();
       const id = `${W_ISO}|view|EU`;

@@ -5,7 +5,7 @@
  * final counts recorded once with op_type=create (first write wins). No read-modify-write.
  */
 import { errors, type Client } from '@elastic/elasticsearch';
-import { isRetryableStatus } from '../../shared/elasticsearch.ts';
+import { eventsIndexOf, isRetryableStatus } from '../../shared/elasticsearch.ts';
 import { downstreamUnavailable } from '../../shared/errors.ts';
 import { aggregateVersion } from '../../shared/window.ts';
 import {
@@ -28,10 +28,13 @@ export interface FinalRecord {
 }
 
 export interface WindowStore {
-  /** Newest event time in `events`, as of its last refresh. */
+  /** Newest searchable event time in `events`. */
   latestEventTime(): Promise<number | undefined>;
-  /** Makes everything indexed into `events` so far searchable. */
-  refreshEvents(): Promise<void>;
+  /**
+   * Makes everything indexed so far into the events of this window's UTC day searchable (a
+   * window never spans two days); into all of `events` without a window.
+   */
+  refreshEvents(windowStartIso?: string): Promise<void>;
   /** The window's cells with at least one event, in CELLS order. */
   cells(windowStartIso: string): Promise<Cell[]>;
   finalCounts(windowStartIso: string): Promise<FinalCounts | undefined>;
@@ -44,12 +47,20 @@ export interface WindowStore {
 }
 
 export interface StoreIndices {
+  /** The alias over the daily events indices. */
   events: string;
   aggregates: string;
   finals: string;
 }
 
+/**
+ * Reads of one window go to the daily index that holds it, not through the alias: one shard
+ * to search and to refresh. A day with no index (none of its events indexed yet, or deleted
+ * by retention) holds no events; so does the alias before the first daily index exists.
+ */
 export function elasticsearchStore(es: Client, indices: StoreIndices): WindowStore {
+  const dailyIndexOf = (windowStartIso: string) => eventsIndexOf(indices.events, Date.parse(windowStartIso));
+  const missingIsEmpty = { ignore_unavailable: true, allow_no_indices: true } as const;
   const finalCounts = async (windowStartIso: string) => {
     const doc = await es.get<{ counts: FinalCounts }>({ index: indices.finals, id: windowStartIso }, { ignore: [404] });
     return doc.found ? doc._source!.counts : undefined;
@@ -59,6 +70,7 @@ export function elasticsearchStore(es: Client, indices: StoreIndices): WindowSto
     async latestEventTime() {
       const response = await es.search<{ timestamp: string }>({
         index: indices.events,
+        ...missingIsEmpty,
         size: 1,
         sort: [{ timestamp: { order: 'desc' } }],
         _source: ['timestamp'],
@@ -68,12 +80,13 @@ export function elasticsearchStore(es: Client, indices: StoreIndices): WindowSto
       return hit ? Date.parse(hit.timestamp) : undefined;
     },
 
-    async refreshEvents() {
-      await es.indices.refresh({ index: indices.events });
+    async refreshEvents(windowStartIso) {
+      await es.indices.refresh({ index: windowStartIso === undefined ? indices.events : dailyIndexOf(windowStartIso), ...missingIsEmpty });
     },
 
     async cells(windowStartIso) {
-      const aggregation = await es.msearch({ searches: windowCellSearches(indices.events, windowStartIso), filter_path: RESPONSE_FILTER });
+      const searches = windowCellSearches(dailyIndexOf(windowStartIso), windowStartIso, missingIsEmpty);
+      const aggregation = await es.msearch({ searches, filter_path: RESPONSE_FILTER });
       return cellsOf(aggregation.responses as CellResponse[]);
     },
 
@@ -99,6 +112,7 @@ export function elasticsearchStore(es: Client, indices: StoreIndices): WindowSto
       const [events, aggregates] = await Promise.all([
         es.search({
           index: indices.events,
+          ...missingIsEmpty,
           size: 0,
           query: range,
           aggs: { w: { terms: { field: 'window_start', size: 10_000 }, aggs: { max_indexed_at: { max: { field: 'indexed_at' } } } } },

@@ -5,6 +5,8 @@
 #
 #  - kibana_system gets the password from the kibana-credentials Secret (Kibana 8 refuses to
 #    run as elastic).
+#  - The retention policy of the daily events indices and the pipeline's index templates,
+#    rendered from shared/elasticsearch.ts (render.ts beside this script).
 #  - The pipeline's own user (elasticsearch-credentials: username, password) gets a role
 #    limited to the pipeline's indices: the functions, the web dashboard and the exporter
 #    share it, and none of them needs more than this.
@@ -40,6 +42,23 @@ done
 
 call POST /_security/user/kibana_system/_password "{\"password\":$(json_string "$KIBANA_SYSTEM_PASSWORD")}"
 
+# The alias over the daily indices takes the name `events`: an index of that name (the
+# layout before daily indices) would make every daily index fail to be created.
+code=$(curl -sS -o "$response" -w '%{http_code}' "${curl_args[@]}" "$es/$EVENTS_INDEX/_settings?filter_path=*.settings.index.provided_name")
+if [[ $code == 200 ]] && grep -q "^{\"$EVENTS_INDEX\":" "$response"; then
+  echo "$EVENTS_INDEX is an index, but the pipeline needs the name for the alias over its daily indices $EVENTS_INDEX-yyyy.MM.dd: move its events into those and delete it" >&2
+  exit 1
+fi
+scripts=$(dirname "${BASH_SOURCE[0]}")
+for file in "$scripts"/ilm-policy-*.json; do
+  name=$(basename "$file" .json)
+  call PUT "/_ilm/policy/${name#ilm-policy-}" "$(cat "$file")"
+done
+for file in "$scripts"/index-template-*.json; do
+  name=$(basename "$file" .json)
+  call PUT "/_index_template/${name#index-template-}" "$(cat "$file")"
+done
+
 if [[ $PIPELINE_USERNAME == elastic ]]; then
   echo "elasticsearch-credentials names the superuser elastic: no pipeline user to create"
   exit 0
@@ -48,6 +67,8 @@ fi
 indices=""
 IFS=',' read -ra names <<< "$PIPELINE_INDICES"
 for name in "${names[@]}"; do indices+="${indices:+,}$(json_string "$name")"; done
+# The daily events indices: index writes into them, window-aggregate reads and refreshes one.
+indices+=",$(json_string "$EVENTS_INDEX-*")"
 
 # cluster: monitor (cluster health in ensureIndices, node stats for the exporter),
 # manage_index_templates (ensureIndices puts the index templates).

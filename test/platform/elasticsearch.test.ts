@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { platformDir, base, knative, named, configMapNamed, containerOf, ksvcContainer, envOf } from './fixtures.ts';
+import { setupFiles } from '../../platform/elasticsearch/render.ts';
 import { workloadContainers } from './pods.ts';
 import { secretReferences } from './secrets.ts';
 
@@ -60,18 +61,23 @@ while (($#)); do
   shift
 done
 if [[ $method != GET ]]; then printf '%s %s %s\\n' "$method" "\${url#http://es:9200}" "$(tr -d '\\n' <<< "$body")" >> "$CALLS"; fi
-[[ -n $out && $out != /dev/null ]] && echo '{}' > "$out"
+answer='{}'; [[ $url == */_settings* && -n \${SETTINGS_ANSWER:-} ]] && answer=$SETTINGS_ANSWER
+[[ -n $out && $out != /dev/null ]] && echo "$answer" > "$out"
 printf 200
 `,
     );
     chmodSync(join(dir, 'curl'), 0o755);
-    const run = (env: Record<string, string>) => {
+    const start = (env: Record<string, string>) => {
       const calls = join(dir, 'calls');
       writeFileSync(calls, '');
       const result = spawnSync('bash', [join(platformDir, 'elasticsearch', 'setup.sh')], {
-        env: { PATH: `${dir}:${process.env['PATH'] ?? ''}`, TMPDIR: dir, CALLS: calls, ELASTICSEARCH_URL: 'http://es:9200', PIPELINE_INDICES: 'events,events-aggregated,window-finals', ...env },
+        env: { PATH: `${dir}:${process.env['PATH'] ?? ''}`, TMPDIR: dir, CALLS: calls, ELASTICSEARCH_URL: 'http://es:9200', PIPELINE_INDICES: 'events,events-aggregated,window-finals', EVENTS_INDEX: 'events', ...env },
         encoding: 'utf8',
       });
+      return { result, calls };
+    };
+    const run = (env: Record<string, string>) => {
+      const { result, calls } = start(env);
       expect(result.status, result.stderr).toBe(0);
       return readFileSync(calls, 'utf8')
         .trim()
@@ -83,16 +89,25 @@ printf 200
         });
     };
 
-    it('sets kibana_system’s password, the role and the user, with valid JSON even for odd passwords', () => {
+    // The policy first, then the templates in the order of their files (bash's glob sorts them).
+    const files = Object.entries(setupFiles()).sort(([a], [b]) => Number(b.startsWith('ilm-')) - Number(a.startsWith('ilm-')) || a.localeCompare(b, 'en'));
+    const retentionAndTemplates = files.map(([file, body]) => ({
+      method: 'PUT',
+      path: file.startsWith('ilm-policy-') ? `/_ilm/policy/${file.slice('ilm-policy-'.length, -'.json'.length)}` : `/_index_template/${file.slice('index-template-'.length, -'.json'.length)}`,
+      body,
+    }));
+
+    it('sets kibana_system’s password, the retention policy, the templates, the role and the user, with valid JSON even for odd passwords', () => {
       const calls = run({ ELASTIC_PASSWORD: 'root', KIBANA_SYSTEM_PASSWORD: 'k"b\\1', PIPELINE_USERNAME: 'big-data-pipeline', PIPELINE_PASSWORD: 'p"w' });
       expect(calls).toEqual([
         { method: 'POST', path: '/_security/user/kibana_system/_password', body: { password: 'k"b\\1' } },
+        ...retentionAndTemplates,
         {
           method: 'PUT',
           path: '/_security/role/big-data-pipeline',
           body: {
             cluster: ['monitor', 'manage_index_templates'],
-            indices: [{ names: ['events', 'events-aggregated', 'window-finals'], privileges: ['create_index', 'write', 'read', 'view_index_metadata', 'maintenance', 'monitor'] }],
+            indices: [{ names: ['events', 'events-aggregated', 'window-finals', 'events-*'], privileges: ['create_index', 'write', 'read', 'view_index_metadata', 'maintenance', 'monitor'] }],
           },
         },
         {
@@ -109,13 +124,32 @@ printf 200
       run({ ELASTIC_PASSWORD: 'root', KIBANA_SYSTEM_PASSWORD: 'k', PIPELINE_USERNAME: 'elastic', PIPELINE_PASSWORD: 'root' });
       expect(readFileSync(ca, 'utf8')).toBe('');
       run({ ELASTIC_PASSWORD: 'root', KIBANA_SYSTEM_PASSWORD: 'k', PIPELINE_USERNAME: 'elastic', PIPELINE_PASSWORD: 'root', ELASTICSEARCH_CA_FILE: '/etc/elasticsearch-tls/ca.crt' });
-      // The health wait and the one call.
-      expect(readFileSync(ca, 'utf8').trim().split('\n')).toEqual(['/etc/elasticsearch-tls/ca.crt', '/etc/elasticsearch-tls/ca.crt']);
+      // The health wait, the check for an events index and every call.
+      expect(readFileSync(ca, 'utf8').trim().split('\n')).toEqual(Array.from({ length: 3 + retentionAndTemplates.length }, () => '/etc/elasticsearch-tls/ca.crt'));
     });
 
     it('creates no user when the Secret names elastic itself', () => {
       const calls = run({ ELASTIC_PASSWORD: 'root', KIBANA_SYSTEM_PASSWORD: 'k', PIPELINE_USERNAME: 'elastic', PIPELINE_PASSWORD: 'root' });
-      expect(calls.map((c) => c.path)).toEqual(['/_security/user/kibana_system/_password']);
+      expect(calls.map((c) => c.path)).toEqual(['/_security/user/kibana_system/_password', ...retentionAndTemplates.map((c) => c.path)]);
+    });
+
+    it('puts nothing when events is an index where the alias over the daily indices must be', () => {
+      const env = { ELASTIC_PASSWORD: 'root', KIBANA_SYSTEM_PASSWORD: 'k', PIPELINE_USERNAME: 'big-data-pipeline', PIPELINE_PASSWORD: 'p' };
+      const { result, calls } = start({ ...env, SETTINGS_ANSWER: '{"events":{"settings":{"index":{"provided_name":"events"}}}}' });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('events is an index, but the pipeline needs the name for the alias');
+      expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual([expect.stringMatching(/^POST \/_security\/user\/kibana_system\/_password /)]);
+      // Through the alias, the daily indices answer under their own names.
+      expect(start({ ...env, SETTINGS_ANSWER: '{"events-2026.01.15":{"settings":{"index":{"provided_name":"events-2026.01.15"}}}}' }).result.status).toBe(0);
+    });
+
+    it('puts the retention policy and the templates shared/elasticsearch.ts renders, all in the Job’s ConfigMap', () => {
+      const data = configMapNamed(base, 'elasticsearch-setup')['data'] as Record<string, string>;
+      for (const [file, body] of Object.entries(setupFiles())) {
+        expect(JSON.parse(data[file] ?? 'null'), `${file}: run npx tsx platform/elasticsearch/render.ts`).toEqual(body);
+      }
+      expect(Object.keys(data).filter((k) => k.endsWith('.json')).sort()).toEqual(Object.keys(setupFiles()).sort());
+      expect(envOf(containerOf(base, 'Job', 'elasticsearch-setup'))['EVENTS_INDEX']).toBe('events');
     });
   });
 
