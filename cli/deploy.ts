@@ -5,18 +5,19 @@
  *   npx tsx cli/deploy.ts [deploy|undeploy|images|status|logs|port-forward|curl-local] [--dry-run]
  *
  * Environment: REGISTRY (push there instead of kind/minikube), REGISTRY_SKIP_TAG_RESOLVING=1,
- * PLATFORM (the kustomization of the platform, default platform), FORCE=1 (take over
+ * PLATFORM (the kustomization of the platform, default platform), KNATIVE (the pipeline's,
+ * default the knative/ overlay named like PLATFORM's, else knative), FORCE=1 (take over
  * fields edited by hand), ALL=1 (undeploy Knative and KEDA too), YES=1 (no question),
  * KUBECONFIG / KUBE_CONTEXT (which cluster), KUBECTL, CONTAINER_TOOL (docker|podman), FN, TAIL,
  * FOLLOW, TYPE and DATA (make curl-local); a wrong value stops it before anything starts.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { Type } from '@sinclair/typebox';
-import { type K8sObject, PIPELINE_NAMESPACE, render, repoRoot, validateObjects } from './manifests/index.ts';
+import { type K8sObject, PIPELINE_NAMESPACE, render, repoRoot } from './manifests/index.ts';
 import { loadReleases } from './manifests/releases.ts';
 import { choice, commandSettings, flag, isOn, kubeSettings } from './settings.ts';
 import { DeployError, execute } from './deploy/execute.ts';
@@ -24,7 +25,8 @@ import { LocalHost } from './deploy/host.ts';
 import { KubeCluster } from './deploy/kube.ts';
 import { type KubeOptions, currentContext, isMinikubeContext, loadKubeConfig } from './deploy/kubeconfig.ts';
 import { consolesOf, isKsvc } from './deploy/objects.ts';
-import { PlanError, type PlatformInput, plan } from './deploy/plan.ts';
+import { knativeDirFor, knativeObjects, platformInput } from './deploy/inputs.ts';
+import { PlanError, plan } from './deploy/plan.ts';
 import { portForward } from './deploy/port-forward.ts';
 import { sampleEvent } from './deploy/sample-event.ts';
 import { formatPlan } from './deploy/steps.ts';
@@ -36,6 +38,7 @@ const settings = commandSettings(
     REGISTRY: Type.Optional(Type.String()),
     REGISTRY_SKIP_TAG_RESOLVING: flag(),
     PLATFORM: Type.String({ minLength: 1, default: 'platform' }),
+    KNATIVE: Type.Optional(Type.String({ minLength: 1, description: 'the kustomization of the pipeline; default: knative/overlays/<name> when PLATFORM is platform/overlays/<name> and that overlay exists, else knative' })),
     DRY_RUN: flag(),
     FORCE: flag(),
     ALL: flag(),
@@ -51,30 +54,11 @@ const settings = commandSettings(
   },
   USAGE,
 );
+const knativeDir = settings.KNATIVE ?? knativeDirFor(settings.PLATFORM);
 const kubeOptions: KubeOptions = { kubectl: settings.KUBECTL, ...(settings.KUBE_CONTEXT ? { context: settings.KUBE_CONTEXT } : {}) };
 
 function version(): string {
   return (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
-}
-
-function knativeObjects(): K8sObject[] {
-  const objects = render(join(repoRoot, 'knative'));
-  const problems = validateObjects(objects);
-  if (problems.length > 0) throw new PlanError(`knative/ does not validate:\n${problems.map((p) => `  ${p.object}: ${p.message}`).join('\n')}`);
-  return objects;
-}
-
-function platformInput(): PlatformInput {
-  const dir = settings.PLATFORM;
-  const path = join(repoRoot, dir);
-  if (!existsSync(join(path, 'kustomization.yaml')) && !existsSync(join(path, 'kustomization.yml'))) {
-    return { dir, problem: `${dir}/ has no kustomization.yaml: the platform manifests (Kafka, Elasticsearch, Kibana, Prometheus, Grafana) are not there yet` };
-  }
-  try {
-    return { dir, objects: render(path) };
-  } catch (error) {
-    return { dir, problem: (error as Error).message };
-  }
 }
 
 function namespaceOf(objects: K8sObject[]): string {
@@ -114,8 +98,8 @@ function deployPlan() {
   return { context, steps: plan({
     version: version(),
     releases: loadReleases(),
-    knativeObjects: knativeObjects(),
-    platform: platformInput(),
+    knativeObjects: knativeObjects(knativeDir),
+    platform: platformInput(settings.PLATFORM),
     ...(context ? { context, minikube: isMinikubeContext(context, kubeOptions) } : {}),
     ...(settings.REGISTRY ? { registry: settings.REGISTRY } : {}),
     registrySkipsTagResolving: isOn(settings.REGISTRY_SKIP_TAG_RESOLVING),
@@ -129,7 +113,8 @@ async function deploy(dryRun: boolean): Promise<void> {
   const { context, steps } = deployPlan();
   if (dryRun) {
     console.log(`make deploy: the plan (${steps.length} steps; DRY_RUN: no cluster is touched)`);
-    console.log(`context: ${context ?? '(none: kubeconfig not found or no current context)'}\n`);
+    console.log(`context: ${context ?? '(none: kubeconfig not found or no current context)'}`);
+    console.log(`manifests: PLATFORM=${settings.PLATFORM} KNATIVE=${knativeDir}\n`);
     console.log(formatPlan(steps));
     return;
   }
@@ -164,8 +149,8 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 async function undeploy(dryRun: boolean): Promise<void> {
-  const knative = knativeObjects();
-  const steps = undeployPlan({ knativeObjects: knative, platform: platformInput(), releases: loadReleases(), all: isOn(settings.ALL) });
+  const knative = knativeObjects(knativeDir);
+  const steps = undeployPlan({ knativeObjects: knative, platform: platformInput(settings.PLATFORM), releases: loadReleases(), all: isOn(settings.ALL) });
   if (dryRun) {
     console.log(`make undeploy: the plan (${steps.length} steps; DRY_RUN: no cluster is touched)\n`);
     console.log(formatPlan(steps));
@@ -186,7 +171,7 @@ async function undeploy(dryRun: boolean): Promise<void> {
 
 async function status(): Promise<void> {
   requireContext();
-  const ns = namespaceOf(render(join(repoRoot, 'knative')));
+  const ns = namespaceOf(render(join(repoRoot, knativeDir)));
   // kubectl, because it prints each CRD's own columns (READY, URL, consumers, lag, …).
   const views: [string, string[]][] = [
     ['Knative Services', ['get', 'ksvc', '-n', ns]],
@@ -214,7 +199,7 @@ function functionName(knative: K8sObject[]): { fn: string; container: string } {
 
 async function logs(): Promise<void> {
   requireContext();
-  const knative = render(join(repoRoot, 'knative'));
+  const knative = render(join(repoRoot, knativeDir));
   const { fn, container } = functionName(knative);
   // The container is named in knative/<fn>.yaml; Knative calls it user-container only when unnamed.
   const args = ['logs', '-n', namespaceOf(knative), '-l', `serving.knative.dev/service=${fn}`, '-c', container, `--tail=${settings.TAIL}`, '--prefix', '--max-log-requests=20'];
@@ -228,9 +213,9 @@ const CONSOLE_PORTS: Record<string, number> = { kibana: 5601, grafana: 3000, pro
 async function portForwards(): Promise<void> {
   requireContext();
   const cluster = new KubeCluster(kubeOptions);
-  const knative = render(join(repoRoot, 'knative'));
+  const knative = render(join(repoRoot, knativeDir));
   const ns = namespaceOf(knative);
-  const platform = platformInput();
+  const platform = platformInput(settings.PLATFORM);
   const consoles = platform.objects ? consolesOf(platform.objects) : [];
   const forwards = [
     ...consoles.map((c) => ({ label: c.name, namespace: ns, target: `svc/${c.service}`, remote: c.port, local: CONSOLE_PORTS[c.name] ?? c.port })),
@@ -261,7 +246,7 @@ async function portForwards(): Promise<void> {
 
 async function curlLocal(): Promise<void> {
   requireContext();
-  const knative = render(join(repoRoot, 'knative'));
+  const knative = render(join(repoRoot, knativeDir));
   const { fn } = functionName(knative);
   const ns = namespaceOf(knative);
   // kourier-internal serves every ksvc (public ones too) at <fn>.<ns>.svc.cluster.local, and goes

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import pRetry, { AbortError } from 'p-retry';
 import { type K8sObject, parseObjects } from '../manifests/index.ts';
 import { patchRelease } from '../manifests/releases.ts';
+import { type IssuedCertificate, issueCertificate } from './certificates.ts';
 import { registryImage, shipVia } from './images.ts';
 import { printSummary } from './summary.ts';
 import { type Action, type Cluster, ClusterError, type Host, type ObjectRef, type ShipVia, type Step, type WaitFor, type WaitStatus, describeRef, describeWait } from './steps.ts';
@@ -244,7 +245,7 @@ export async function execute(steps: Step[], cluster: Cluster, host: Host, optio
           report.secrets.push({ name: action.name, outcome: 'kept' });
           return 'exists: kept';
         }
-        const data = Object.fromEntries(Object.entries(action.data).map(([k, v]) => [k, 'value' in v ? v.value : random(v.random)]));
+        const data = await secretData(action);
         const outcome = await withRetries(`create Secret ${action.name}`, () => cluster.createSecret(action.namespace, action.name, data, action.labels));
         report.secrets.push({ name: action.name, outcome: outcome === 'created' ? 'created' : 'kept' });
         return outcome === 'created' ? 'created' : 'created meanwhile by someone else: kept';
@@ -262,6 +263,23 @@ export async function execute(steps: Step[], cluster: Cluster, host: Host, optio
         await withRetries('uninstall', () => cluster.deleteUrl(action.url));
         return undefined;
     }
+  }
+
+  /** A Secret's values: random ones drawn, PEM issued by the CA read back from its own Secret. */
+  async function secretData(action: Extract<Action, { type: 'secret' }>): Promise<Record<string, string>> {
+    let ca: IssuedCertificate | undefined;
+    if (action.issuer) {
+      const found = await withRetries(`read Secret ${action.issuer}`, () => cluster.getSecret(action.namespace, action.issuer!));
+      if (!found?.['tls.crt'] || !found['tls.key']) throw new DeployError(`${action.name} is issued by the CA in Secret ${action.issuer}, which has no tls.crt and tls.key`);
+      ca = { certificate: found['tls.crt'], key: found['tls.key'] };
+    }
+    const own = action.certificate ? issueCertificate(action.certificate, ca) : undefined;
+    const pem = (part: 'certificate' | 'key' | 'ca'): string => {
+      const value = part === 'ca' ? ca?.certificate : own?.[part];
+      if (value === undefined) throw new DeployError(`${action.name}: no ${part === 'ca' ? 'issuer' : 'certificate'} to take its ${part} from`);
+      return value;
+    };
+    return Object.fromEntries(Object.entries(action.data).map(([k, v]) => [k, 'value' in v ? v.value : 'random' in v ? random(v.random) : pem(v.pem)]));
   }
 
   for (const [i, step] of steps.entries()) {

@@ -66,7 +66,7 @@ describe('images/function.Dockerfile', () => {
     expect(of('ENTRYPOINT').map((e) => JSON.parse(e.args) as string[])).toEqual([['node', '--enable-source-maps', '/app/index.mjs']]);
     expect(of('CMD')).toEqual([]);
     // The manifests run the image with the same uid and a read-only root filesystem.
-    const manifest = readFileSync(join(repoRoot, 'knative', 'enrich.yaml'), 'utf8');
+    const manifest = readFileSync(join(repoRoot, 'knative', 'base', 'enrich.yaml'), 'utf8');
     expect(manifest).toMatch(/runAsUser: 65532/);
     expect(manifest).toMatch(/readOnlyRootFilesystem: true/);
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { render, repoRoot } from '../manifests/index.ts';
 import { fakePlatform, repoPlanOptions } from '../../test/deploy-fixtures.ts';
 import { PlanError, plan } from './plan.ts';
-import { referencedSecrets } from './secrets.ts';
+import { CA_SECRET, referencedSecrets } from './secrets.ts';
 import { type Action, type Step, formatPlan } from './steps.ts';
 import { OFFSETS_WARNING, undeployPlan } from './undeploy.ts';
 
@@ -178,7 +178,7 @@ describe('plan(): the order make deploy depends on', () => {
 });
 
 describe('plan() and the Secrets the manifests read', () => {
-  it('finds every secretKeyRef, envFrom and volume, optional ones left out', () => {
+  it('finds every secretKeyRef, envFrom, volume and KafkaSink auth, optional ones left out', () => {
     const pod = (spec: unknown) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { template: { spec } } });
     const refs = referencedSecrets([
       pod({
@@ -189,29 +189,34 @@ describe('plan() and the Secrets the manifests read', () => {
     expect(refs).toEqual([{ secret: 's1', key: 'k', by: 'Deployment/x' }, { secret: 's3', by: 'Deployment/x' }, { secret: 's4', by: 'Deployment/x' }]);
     // A volume that lists its items reads those keys.
     expect(referencedSecrets([pod({ volumes: [{ name: 'ca', secret: { secretName: 's5', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] })])).toEqual([{ secret: 's5', key: 'ca.crt', by: 'Deployment/x' }]);
+    // A KafkaSink's auth reads the whole Secret; a KafkaSource's net, each key it names.
+    const sink = { apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'KafkaSink', metadata: { name: 'dl' }, spec: { auth: { secret: { ref: { name: 's6' } } } } };
+    const source = { apiVersion: 'sources.knative.dev/v1', kind: 'KafkaSource', metadata: { name: 'src' }, spec: { net: { sasl: { enable: true, user: { secretKeyRef: { name: 's7', key: 'user' } } } } } };
+    expect(referencedSecrets([sink, source])).toEqual([{ secret: 's6', by: 'KafkaSink/dl' }, { secret: 's7', key: 'user', by: 'KafkaSource/src' }]);
   });
 
-  it('creates the Kafka users only for manifests that read them, and names the keys a CA must issue', () => {
+  it('creates the Kafka users, the CA and the certificates only for manifests that read them', () => {
+    const secretIds = (steps: Step[]) => steps.filter((step) => step.kind === 'secret').map((step) => step.id);
+    const basic = ['secret:elasticsearch-superuser', 'secret:elasticsearch-credentials', 'secret:kibana-credentials', 'secret:grafana-admin'];
+    expect(secretIds(plan(repoPlanOptions()))).toEqual(basic);
     const dir = join(repoRoot, 'platform', 'overlays', 'production');
     const s = plan(repoPlanOptions({ platform: { dir: 'platform/overlays/production', objects: render(dir) } }));
-    expect(s.filter((step) => step.kind === 'secret').map((step) => step.id)).toEqual([
-      'secret:elasticsearch-superuser',
-      'secret:elasticsearch-credentials',
-      'secret:kibana-credentials',
-      'secret:grafana-admin',
-      'secret:kafka-broker-auth',
-      'secret:kafka-client-auth',
-    ]);
-    const message = action(s[at(s, 'check:secrets')]!, 'fail').message;
-    const missing = message.split(': ').slice(1).join(': ').split('; ')[0]!.split(', ').map((m) => m.split(' (')[0]);
-    expect(new Set(missing)).toEqual(new Set(['kafka-tls.tls.crt', 'kafka-tls.tls.key', 'kafka-tls.ca.crt', 'elasticsearch-tls.tls.crt', 'elasticsearch-tls.tls.key', 'elasticsearch-tls.ca.crt', 'kafka-client-auth.ca.crt']));
-    expect(message).toContain('need a certificate authority');
+    expect(secretIds(s)).toEqual([`secret:${CA_SECRET}`, ...basic, 'secret:kafka-broker-auth', 'secret:kafka-tls', 'secret:elasticsearch-tls', 'secret:kafka-client-auth']);
+    expect(ids(s)).not.toContain('check:secrets');
+    // Certificates are not credentials: the summary leaves them out.
+    expect(action(s[at(s, 'print:summary')]!, 'summary').secrets.map((x) => x.name)).not.toContain('kafka-tls');
   });
 
   it('stops at the checks when a manifest reads a Secret key the deploy does not generate', () => {
+    const extra = { ...fakePlatform[5]!, spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'T', valueFrom: { secretKeyRef: { name: 'kafka-tls', key: 'keystore.p12' } } }] }] } } } };
+    const s = plan(repoPlanOptions({ platform: { dir: 'platform', objects: [...fakePlatform, extra] } }));
+    expect(action(s[at(s, 'check:secrets')]!, 'fail').message).toMatch(/kafka-tls\.keystore\.p12 \(StatefulSet\/zookeeper\)/);
+  });
+
+  it('stops at the checks when a certificate would name no host: no StatefulSet serves with it', () => {
     const extra = { ...fakePlatform[5]!, spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'T', valueFrom: { secretKeyRef: { name: 'kafka-tls', key: 'ca.crt' } } }] }] } } } };
     const s = plan(repoPlanOptions({ platform: { dir: 'platform', objects: [...fakePlatform, extra] } }));
-    expect(action(s[at(s, 'check:secrets')]!, 'fail').message).toMatch(/kafka-tls\.ca\.crt \(StatefulSet\/zookeeper\)/);
+    expect(action(s[at(s, 'check:secrets')]!, 'fail').message).toMatch(/kafka-tls is read, but no StatefulSet mounts it/);
   });
 
   it('generates every Secret key that platform/ and knative/ read', () => {

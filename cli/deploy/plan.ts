@@ -19,7 +19,7 @@ import type { Release, ReleasePatch } from '../manifests/releases.ts';
 import { objectId } from '../manifests/index.ts';
 import { DOCKERFILE, DOCKER_IGNORE, LOCAL_REGISTRY, SKIP_TAG_RESOLVING_DEFAULT, describeShip, localImage, projectImages, shipVia, withRegistry } from './images.ts';
 import { consolesOf, isKafkaSink, isKafkaSource, isKsvc, isNamespace, isPingSource, names, platformWaits, ready, userContainer } from './objects.ts';
-import { generatedSecrets, issuedSecretKeys, keysNotGenerated, secretsToCreate } from './secrets.ts';
+import { generatedSecrets, keysNotGenerated, secretProblems, secretsToCreate } from './secrets.ts';
 import { type Action, type ShipVia, type Step, type StepKind, type WaitFor, describeWait } from './steps.ts';
 
 /** Knative 1.23 is built against Kubernetes 1.34 (its minimum, by the 1.21→1.33, 1.22→1.34 pattern). */
@@ -162,15 +162,16 @@ export function plan(options: PlanOptions): Step[] {
   if (!options.platform.objects) {
     add('check:platform', 'check', `${options.platform.dir} renders`, { type: 'fail', message: options.platform.problem ?? `${options.platform.dir} could not be rendered` });
   }
-  const generated = generatedSecrets(namespace);
-  const created = secretsToCreate(namespace, [...knative, ...(options.platform.objects ?? [])]);
-  const notGenerated = keysNotGenerated([...knative, ...(options.platform.objects ?? [])], generated);
-  const issued = notGenerated.filter((m) => Object.entries(issuedSecretKeys).some(([secret, keys]) => keys.some((key) => m.startsWith(`${secret}.${key} `)))).length;
-  if (notGenerated.length > 0) {
-    add('check:secrets', 'check', 'every Secret key the manifests read is one the deploy generates', {
-      type: 'fail',
-      message: `the manifests read Secret keys the deploy does not generate: ${notGenerated.join(', ')}; add them to generatedSecrets() in cli/deploy/secrets.ts${issued > 0 ? ` (${issued} of them need a certificate authority, which the deploy does not have yet: platform/README.md, "Production overlay")` : ''}`,
-    });
+  const deployed = [...knative, ...(options.platform.objects ?? [])];
+  const generated = generatedSecrets(namespace, deployed);
+  const created = secretsToCreate(namespace, deployed);
+  const notGenerated = keysNotGenerated(deployed, generated);
+  const secretsWrong = [
+    ...(notGenerated.length > 0 ? [`the manifests read Secret keys the deploy does not generate: ${notGenerated.join(', ')}; add them to generatedSecrets() in cli/deploy/secrets.ts`] : []),
+    ...secretProblems(created),
+  ];
+  if (secretsWrong.length > 0) {
+    add('check:secrets', 'check', 'every Secret key the manifests read is one the deploy generates', { type: 'fail', message: secretsWrong.join('; ') });
   }
 
   // --- Knative, Kourier, KEDA: the pinned releases, in file order ---
@@ -202,7 +203,13 @@ export function plan(options: PlanOptions): Step[] {
   // --- the namespace, its Secrets, the platform ---
   add('apply:namespace', 'apply', `namespace ${namespace}`, { type: 'apply', objects: namespaces, force });
   for (const secret of created) {
-    add(`secret:${secret.name}`, 'secret', `${namespace}/${secret.name} {${Object.keys(secret.data).join(', ')}}: created with random passwords if absent, never overwritten`, secret);
+    const values = Object.values(secret.data);
+    const how = [
+      ...(secret.certificate?.authority ? ['a new certificate authority'] : secret.certificate ? [`a certificate of ${secret.issuer} for ${secret.certificate.dnsNames.join(', ')}`] : []),
+      ...(values.some((v) => 'random' in v) ? ['random passwords'] : []),
+      ...(!secret.certificate && values.some((v) => 'pem' in v && v.pem === 'ca') ? [`the certificate of ${secret.issuer}`] : []),
+    ].join(' and ');
+    add(`secret:${secret.name}`, 'secret', `${namespace}/${secret.name} {${Object.keys(secret.data).join(', ')}}: created with ${how} if absent, never overwritten`, secret);
   }
   // --- images: before platform/, whose web dashboard is one of them, and before the functions ---
   const tool = options.containerTool ?? '<docker|podman>';
@@ -254,7 +261,8 @@ export function plan(options: PlanOptions): Step[] {
       container: f.container,
       visibility: ksvcs.find((k) => k.metadata.name === f.name)?.metadata.labels?.['networking.knative.dev/visibility'] === 'cluster-local' ? 'cluster-local' : 'public',
     })),
-    secrets: created.map((s) => ({ name: s.name, keys: Object.keys(s.data) })),
+    // The credentials a person may want; certificates are only for the servers and clients.
+    secrets: created.filter((s) => Object.values(s.data).some((v) => 'random' in v)).map((s) => ({ name: s.name, keys: Object.keys(s.data) })),
     consoles: consolesOf(platformObjects),
   });
   return steps;

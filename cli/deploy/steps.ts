@@ -7,6 +7,7 @@
  */
 import type { K8sObject } from '../manifests/index.ts';
 import type { ReleasePatch } from '../manifests/releases.ts';
+import type { CertificateRequest } from './certificates.ts';
 
 /** The field manager of every server-side apply the deploy makes. */
 export const FIELD_MANAGER = 'big-data-pipeline';
@@ -62,8 +63,11 @@ export interface WaitStatus {
   detail: string;
 }
 
-/** A fixed value (a user name) or that many random alphanumeric characters. */
-export type SecretValue = { value: string } | { random: number };
+/**
+ * A fixed value (a user name), that many random alphanumeric characters, or PEM: the
+ * Secret's own certificate or its key, or the certificate of the CA that issued it.
+ */
+export type SecretValue = { value: string } | { random: number } | { pem: 'certificate' | 'key' | 'ca' };
 
 export type ShipVia =
   | { type: 'kind'; cluster: string }
@@ -89,8 +93,9 @@ export type Action =
   | { type: 'wait'; waits: WaitFor[]; timeoutMs: number }
   | { type: 'build-image'; fn: string; image: string; dockerfile: string; ignoreFile: string; context: string }
   | { type: 'ship-image'; image: string; via: ShipVia }
-  /** Created with these keys when absent; an existing Secret is never changed. */
-  | { type: 'secret'; namespace: string; name: string; data: Record<string, SecretValue>; labels: Record<string, string> }
+  /** Created with these keys when absent; an existing Secret is never changed. `certificate`:
+   * the one its `pem` values hold, signed by the CA in Secret `issuer` (self-signed without one). */
+  | { type: 'secret'; namespace: string; name: string; data: Record<string, SecretValue>; labels: Record<string, string>; issuer?: string; certificate?: CertificateRequest }
   | { type: 'summary'; namespace: string; services: { name: string; visibility: 'public' | 'cluster-local'; container: string }[]; secrets: { name: string; keys: string[] }[]; consoles: { name: string; service: string; port: number }[] }
   | { type: 'message'; text: string }
   | { type: 'delete'; refs: ObjectRef[] }

@@ -70,28 +70,28 @@ describe('broken copies are caught', () => {
   }
 
   it('(a) a legacy keda.autoscaling.knative.dev annotation', () => {
-    const root = brokenCopy('knative/enrich.yaml', (objects) => {
+    const root = brokenCopy('knative/base/enrich.yaml', (objects) => {
       named(objects, 'KafkaSource', 'enrich').metadata.annotations!['keda.autoscaling.knative.dev/kafkaLagThreshold'] = '50';
     });
     expectProblem(root, 'KafkaSource/enrich', /keda.autoscaling.knative.dev\/kafkaLagThreshold is a legacy eventing-autoscaler-keda annotation/);
   });
 
   it('(a) the keda class on a Knative Service', () => {
-    const root = brokenCopy('knative/index.yaml', (objects) => {
+    const root = brokenCopy('knative/base/index.yaml', (objects) => {
       spec(named(objects, 'Service', 'index'))['template'].metadata.annotations['autoscaling.knative.dev/class'] = 'keda.autoscaling.knative.dev';
     });
     expectProblem(root, 'Service/index', /legacy KEDA class/);
   });
 
   it('(b) a dead-letter sink that does not exist', () => {
-    const root = brokenCopy('knative/index.yaml', (objects) => {
+    const root = brokenCopy('knative/base/index.yaml', (objects) => {
       spec(named(objects, 'KafkaSource', 'index'))['delivery'].deadLetterSink.ref.name = 'dead-letter';
     });
     expectProblem(root, 'KafkaSource/index', /deadLetterSink → KafkaSink "dead-letter" \(eventing.knative.dev\/v1alpha1\) is not among the rendered objects/);
   });
 
   it('(b) a sink that does not exist', () => {
-    const root = brokenCopy('knative/window-aggregate.yaml', (objects) => {
+    const root = brokenCopy('knative/base/window-aggregate.yaml', (objects) => {
       spec(named(objects, 'PingSource', 'finalize-tick'))['sink'].ref.name = 'window-agregate';
     });
     expectProblem(root, 'PingSource/finalize-tick', /sink → Service "window-agregate"/);
@@ -99,7 +99,7 @@ describe('broken copies are caught', () => {
   });
 
   it('(c) max-scale above the partitions of the topic', () => {
-    const root = brokenCopy('knative/enrich.yaml', (objects) => {
+    const root = brokenCopy('knative/base/enrich.yaml', (objects) => {
       named(objects, 'KafkaSource', 'enrich').metadata.annotations!['autoscaling.eventing.knative.dev/max-scale'] = '12';
     });
     expectProblem(root, 'KafkaSource/enrich', /max-scale 12 exceeds the 8 partitions of topic "data-stream"/);
@@ -108,63 +108,63 @@ describe('broken copies are caught', () => {
   });
 
   it('(c) a missing max-scale falls back to the default 50', () => {
-    const root = brokenCopy('knative/window-aggregate.yaml', (objects) => {
+    const root = brokenCopy('knative/base/window-aggregate.yaml', (objects) => {
       delete named(objects, 'KafkaSource', 'window-aggregate').metadata.annotations!['autoscaling.eventing.knative.dev/max-scale'];
     });
     expectProblem(root, 'KafkaSource/window-aggregate', /max-scale 50 \(the default\) exceeds the 4 partitions of topic "windows"/);
   });
 
   it('(d) an image without a tag', () => {
-    const root = brokenCopy('knative/generate.yaml', (objects) => {
+    const root = brokenCopy('knative/base/generate.yaml', (objects) => {
       spec(named(objects, 'Service', 'generate'))['template'].spec.containers[0].image = 'dev.local/big-data-pipeline/generate';
     });
     expectProblem(root, 'Service/generate', /image "dev.local\/big-data-pipeline\/generate" has no tag/);
   });
 
   it('(d) an image tagged latest', () => {
-    const root = brokenCopy('knative/enrich.yaml', (objects) => {
+    const root = brokenCopy('knative/base/enrich.yaml', (objects) => {
       spec(named(objects, 'Service', 'enrich'))['template'].spec.containers[0].image = 'dev.local/big-data-pipeline/enrich:latest';
     });
     expectProblem(root, 'Service/enrich', /uses the tag latest/);
   });
 
   it('(e) an ordering that does not exist', () => {
-    const root = brokenCopy('knative/enrich.yaml', (objects) => {
+    const root = brokenCopy('knative/base/enrich.yaml', (objects) => {
       spec(named(objects, 'KafkaSource', 'enrich'))['ordering'] = 'sideways';
     });
     expectProblem(root, 'KafkaSource/enrich', /spec.ordering must be one of ordered, unordered/);
   });
 
   it('(e) an unknown spec field', () => {
-    const root = brokenCopy('knative/index.yaml', (objects) => {
+    const root = brokenCopy('knative/base/index.yaml', (objects) => {
       spec(named(objects, 'KafkaSource', 'index'))['consumerGroupId'] = 'oops';
     });
     expectProblem(root, 'KafkaSource/index', /spec has unknown field "consumerGroupId"/);
   });
 
   it('(e) a malformed delivery duration', () => {
-    const root = brokenCopy('knative/index.yaml', (objects) => {
+    const root = brokenCopy('knative/base/index.yaml', (objects) => {
       spec(named(objects, 'KafkaSource', 'index'))['delivery'].timeout = '30s';
     });
     expectProblem(root, 'KafkaSource/index', /spec.delivery.timeout must match pattern/);
   });
 
   it('(e) a schema violation in a Knative Service', () => {
-    const root = brokenCopy('knative/generate.yaml', (objects) => {
+    const root = brokenCopy('knative/base/generate.yaml', (objects) => {
       spec(named(objects, 'Service', 'generate'))['template'].spec.containers[0].env[0].value = 35;
     });
     expectProblem(root, 'Service/generate', /spec.template.spec.containers.0.env.0.value must be string/);
   });
 
   it('a batch larger than KPA keeps in flight', () => {
-    const root = brokenCopy('knative/index.yaml', (objects) => {
+    const root = brokenCopy('knative/base/index.yaml', (objects) => {
       spec(named(objects, 'Service', 'index'))['template'].metadata.annotations['autoscaling.knative.dev/target'] = '20';
     });
     expectProblem(root, 'Service/index', /BATCH_MAX_ITEMS 100 is above the 14 requests KPA keeps in flight per pod/);
   });
 
   it('a function that can hold a request past the delivery timeout', () => {
-    const root = brokenCopy('knative/index.yaml', (objects) => {
+    const root = brokenCopy('knative/base/index.yaml', (objects) => {
       const env = spec(named(objects, 'Service', 'index'))['template'].spec.containers[0].env as { name: string; value?: string }[];
       env.find((e) => e.name === 'QUEUE_TIMEOUT_MS')!.value = '20000';
     });
@@ -172,21 +172,21 @@ describe('broken copies are caught', () => {
   });
 
   it('a ksvc timeout not above the delivery timeout', () => {
-    const root = brokenCopy('knative/enrich.yaml', (objects) => {
+    const root = brokenCopy('knative/base/enrich.yaml', (objects) => {
       spec(named(objects, 'Service', 'enrich'))['template'].spec.timeoutSeconds = 30;
     });
     expectProblem(root, 'Service/enrich', /timeoutSeconds 30 is not above the delivery timeout of KafkaSource\/enrich \(30 s\)/);
   });
 
   it('a containerConcurrency limit', () => {
-    const root = brokenCopy('knative/enrich.yaml', (objects) => {
+    const root = brokenCopy('knative/base/enrich.yaml', (objects) => {
       spec(named(objects, 'Service', 'enrich'))['template'].spec.containerConcurrency = 10;
     });
     expectProblem(root, 'Service/enrich', /containerConcurrency is 10/);
   });
 
   it('a topic missing from the topic table', () => {
-    const root = brokenCopy('knative/index.yaml', (objects) => {
+    const root = brokenCopy('knative/base/index.yaml', (objects) => {
       spec(named(objects, 'KafkaSource', 'index'))['topics'] = ['events-enrichd'];
     });
     expectProblem(root, 'KafkaSource/index', /topic "events-enrichd" is not in the topic table/);

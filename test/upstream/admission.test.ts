@@ -3,9 +3,9 @@
  * (Serving v1 Service, KafkaSource, PingSource, KafkaSink: the real defaulting and
  * validating admission controllers on a CREATE, tools/upstream/knative admit.go).
  *
- * Every rendered object of knative/ is admitted. And the manifest checks of
- * cli/manifests/ (schemas + cross-checks), which stand in for a cluster when nothing is
- * applied, are never more lenient than the webhooks: over generated variants of the rendered
+ * Every rendered object of knative/ and of knative/overlays/production is admitted. And the
+ * manifest checks of cli/manifests/ (schemas + cross-checks), which stand in for a cluster
+ * when nothing is applied, are never more lenient than the webhooks: over generated variants of the rendered
  * objects, whatever the checks accept, the webhooks admit. Deliberately weakened checks
  * must be caught.
  */
@@ -34,6 +34,8 @@ interface Answer {
 const rendered = render(join(repoRoot, 'knative'));
 const WEBHOOK_KINDS = new Set(['Service', 'KafkaSource', 'PingSource', 'KafkaSink']);
 const admissible = rendered.filter((o) => WEBHOOK_KINDS.has(o.kind) && o.apiVersion !== 'v1');
+// The production pipeline: secret volumes on the Services, spec.net on the KafkaSources, spec.auth on the KafkaSink.
+const production = render(join(repoRoot, 'knative', 'overlays', 'production')).filter((o) => WEBHOOK_KINDS.has(o.kind) && o.apiVersion !== 'v1');
 const topics = pipelineTopics(loadConfig(topicConfig, {}));
 
 type Edit = (o: Record<string, any>) => void;
@@ -100,8 +102,17 @@ const variants = fc.integer({ min: 0, max: admissible.length - 1 }).chain((i) =>
 const CASES = 500;
 const cases: AdmitCase[] = [
   ...admissible.map((object) => ({ id: `rendered-${objectId(object)}`, object })),
+  ...production.map((object) => ({ id: `production-${objectId(object)}`, object })),
+  // The webhook does look at the Secret mounts: one on a path it reserves is refused.
+  { id: 'production-reserved-mount', object: reservedMount(production.find((o) => o.kind === 'Service')!) },
   ...generate(variants, CASES, 6).map((object, i) => ({ id: `admit-${i}`, object })),
 ];
+
+function reservedMount(ksvc: K8sObject): K8sObject {
+  const object = structuredClone(ksvc) as Record<string, any>;
+  object['spec'].template.spec.containers[0].volumeMounts[0].mountPath = '/dev';
+  return object as K8sObject;
+}
 
 type Check = (objects: K8sObject[]) => Problem[];
 const manifestChecks: Check = (objects) => [...validateObjects(objects), ...crossCheck(objects, topics)];
@@ -135,6 +146,13 @@ describe('(f) admission by the Knative webhooks', { timeout: 300_000 }, () => {
     expect(rendered.filter((o) => !admissible.includes(o)).map(objectId)).toEqual(['Namespace/big-data-pipeline']);
     const refused = admissible.filter((o) => !admitted(`rendered-${objectId(o)}`)).map((o) => `${objectId(o)}: ${answers.get(`rendered-${objectId(o)}`)!.errors}`);
     expect(refused).toEqual([]);
+  });
+
+  it('every Service, KafkaSource, PingSource and KafkaSink of knative/overlays/production is admitted', () => {
+    expect(production.map(objectId).sort()).toEqual(admissible.map(objectId).sort());
+    const refused = production.filter((o) => !admitted(`production-${objectId(o)}`)).map((o) => `${objectId(o)}: ${answers.get(`production-${objectId(o)}`)!.errors}`);
+    expect(refused).toEqual([]);
+    expect(admitted('production-reserved-mount')).toBe(false);
   });
 
   it(`the manifest checks accept nothing the webhooks refuse, over ${CASES} generated variants`, () => {
