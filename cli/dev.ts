@@ -1,13 +1,14 @@
 /**
- * `make dev`: starts the local Kafka and Elasticsearch (unless already up), creates topics
- * and index templates, and runs the topology of knative/ and keda/ on this machine until
- * Ctrl-C, which stops everything it started.
+ * `make dev`: starts the local Kafka and Elasticsearch (unless already up; BDP_SECURE=1: with
+ * TLS and passwords, as in production), creates topics and index templates, and runs the
+ * topology of knative/ and keda/ on this machine until Ctrl-C, which stops everything it started.
  */
 import { resolve } from 'node:path';
 import { CeType } from '../shared/ce-types.ts';
-import { endpoints, infra, type LocalPlatform, localPlatformSettings } from './local-platform.ts';
-import { commandSettings, port } from './settings.ts';
+import { clientEnv, infra, localPlatformSettings } from './local-platform.ts';
+import { clientSettings, commandSettings, envOf, flag, isOn, port } from './settings.ts';
 import { setupPlatform } from './setup.ts';
+import { devPlatform, isSecure } from './dev/platform.ts';
 import { DevRuntime } from './dev/runtime.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -16,20 +17,29 @@ const settings = commandSettings({
   // The first function's port; each function takes a block of 20 from here.
   DEV_BASE_PORT: port(8080),
   DASHBOARD_PORT: port(8090),
+  /** 1: Kafka SASL_SSL and Elasticsearch HTTPS with passwords (platform/local/README.md, "Secure mode"). */
+  BDP_SECURE: flag(),
 });
-const platform: LocalPlatform = { kafkaPort: settings.KAFKA_PORT, esPort: settings.ES_PORT, runDir: '.run/infra' };
+const platform = devPlatform(settings, isOn(settings.BDP_SECURE));
 const BASE_PORT = settings.DEV_BASE_PORT;
 const DASHBOARD_PORT = settings.DASHBOARD_PORT;
-const { kafkaBrokers, elasticsearchUrl } = endpoints(platform);
 
 const startedInfra = !infra('status', platform);
 if (startedInfra && !infra('start', platform)) process.exit(1);
-await setupPlatform({ ...process.env, KAFKA_BROKERS: kafkaBrokers, ELASTICSEARCH_URL: elasticsearchUrl });
+const client = commandSettings(clientSettings, undefined, clientEnv(platform));
+const secure = isSecure(client);
+if (secure !== platform.secure) {
+  console.error(`the running Kafka and Elasticsearch are ${secure ? '' : 'not '}in secure mode: ${secure ? 'set' : 'unset'} BDP_SECURE, or stop them first (make platform-down)`);
+  process.exit(1);
+}
+await setupPlatform({ ...process.env, ...envOf(client) });
 
+const { KAFKA_BROKERS: kafkaBrokers, ELASTICSEARCH_URL: elasticsearchUrl, ...security } = client;
 const runtime = new DevRuntime({
   root,
   kafkaBrokers,
   elasticsearchUrl,
+  security,
   basePort: BASE_PORT,
   stateDir: resolve(root, '.run/dev'),
   dashboardPort: DASHBOARD_PORT,
@@ -69,13 +79,15 @@ try {
 if (!stopping) {
   const state = runtime.state();
   const generate = state.services.find((s) => s.name === 'generate')!;
+  // The passwords stay in the run directory: infra.sh env prints them for whoever needs them.
+  const securityLine = secure ? `\n  secure:         Kafka SASL_SSL and Elasticsearch HTTPS, CA ${client.KAFKA_CA_FILE}; passwords: platform/local/infra.sh env` : '';
   console.log(`
-big-data-pipeline is running locally (topology read from knative/, dispatcher settings from keda/releases.yaml)
+big-data-pipeline is running locally${secure ? ', secure' : ''} (topology read from knative/, dispatcher settings from keda/releases.yaml)
 
   functions:      ${state.services.map((s) => `${s.name} ${s.url}`).join('\n                  ')}
   dashboard:      ${runtime.dashboardUrl}   (live totals, revenue by region, event mix, health)
-  kafka:          ${kafkaBrokers}
-  elasticsearch:  ${elasticsearchUrl}   (indices: events, events-aggregated)
+  kafka:          ${kafkaBrokers}${secure ? `   (SCRAM-SHA-512 user ${client.KAFKA_SASL_USERNAME})` : ''}
+  elasticsearch:  ${elasticsearchUrl}   (indices: events, events-aggregated${secure ? `; user ${client.ELASTICSEARCH_USERNAME}` : ''})${securityLine}
   logs:           .run/dev/logs/<function>.log     watch it: make watch
 
   try it:

@@ -6,8 +6,7 @@
  */
 import { CloudEvent, type CloudEventV1 } from 'cloudevents';
 import type { Kafka } from 'kafkajs';
-import { brokersOf } from '../shared/config.ts';
-import { EventProducer, createKafka, fromKafkaRecord, toKafkaRecord } from '../shared/kafka.ts';
+import { EventProducer, fromKafkaRecord, toKafkaRecord } from '../shared/kafka.ts';
 import { loadTopology, type Topology } from './manifests/index.ts';
 import { commandSettings } from './settings.ts';
 import { pipelineTarget, targetSettings } from './target.ts';
@@ -94,7 +93,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const target = pipelineTarget(commandSettings(targetSettings));
   const topology = loadTopology();
   const deadLetterTopic = topology.kafkaSinks.find((s) => s.name === 'dead-letters')?.topic ?? 'dead-letters';
-  const kafka = createKafka({ brokers: brokersOf(target.kafkaBrokers), clientId: 'redrive', connectionTimeoutMs: 5000 });
+  const kafka = target.kafka('redrive');
   const report = await redrive(kafka, topology, deadLetterTopic);
   console.log(`redriven: ${report.redriven} (5xx or timeout; sent back to their source topic)`);
   console.log(`kept: ${report.kept.length} (the event itself was wrong; fix it at its source)`);

@@ -4,7 +4,7 @@
  * message that names the variable.
  */
 import { type Static, type TObject, type TProperties, Type } from '@sinclair/typebox';
-import { loadConfig } from '../shared/config.ts';
+import { elasticsearchConfig, kafkaConfig, kafkaSecurityConfig, loadConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 
 export const port = (fallback: number) => Type.Integer({ minimum: 1, maximum: 65535, default: fallback });
@@ -28,6 +28,26 @@ export const flag = () => Type.Optional(Type.String({ pattern: '^(1|0|true|false
 
 export function isOn(value: string | undefined): boolean {
   return value !== undefined && ['1', 'true', 'yes'].includes(value.toLowerCase());
+}
+
+/**
+ * How a command reaches Kafka and Elasticsearch: the client settings the functions read, as
+ * `platform/local/infra.sh env` prints them (TLS and credentials only on a secure platform).
+ */
+export const clientSettings = {
+  KAFKA_BROKERS: kafkaConfig.KAFKA_BROKERS,
+  ...kafkaSecurityConfig,
+  ELASTICSEARCH_URL: elasticsearchConfig.ELASTICSEARCH_URL,
+  ELASTICSEARCH_USERNAME: elasticsearchConfig.ELASTICSEARCH_USERNAME,
+  ELASTICSEARCH_PASSWORD: elasticsearchConfig.ELASTICSEARCH_PASSWORD,
+  ELASTICSEARCH_CA_FILE: elasticsearchConfig.ELASTICSEARCH_CA_FILE,
+} satisfies TProperties;
+
+export type ClientSettings = Static<TObject<typeof clientSettings>>;
+
+/** Settings as the environment of a child process: the unset ones left out. */
+export function envOf(settings: object): Record<string, string> {
+  return Object.fromEntries(Object.entries(settings).flatMap(([name, value]) => (value === undefined ? [] : [[name, String(value)]])));
 }
 
 /** loadConfig for a command: a wrong value prints what is wrong (and how to call it) and exits 2. */

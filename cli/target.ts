@@ -6,6 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { type Static, type TObject, type TProperties, Type } from '@sinclair/typebox';
 import { currentContext } from './deploy/kubeconfig.ts';
+import { devPlatform } from './dev/platform.ts';
 import { localPlatformSettings } from './local-platform.ts';
 import { choice, kubeSettings, port } from './settings.ts';
 import { ClusterTarget } from './target/cluster.ts';
@@ -32,7 +33,7 @@ export function detectTarget(stateFile = LOCAL_STATE_FILE, now = Date.now(), has
 }
 
 export function pipelineTarget(settings: TargetSettings): PipelineTarget {
-  if ((settings.TARGET ?? detectTarget()) === 'local') return new LocalTarget({ kafka: settings.KAFKA_PORT, elasticsearch: settings.ES_PORT });
+  if ((settings.TARGET ?? detectTarget()) === 'local') return new LocalTarget(devPlatform(settings));
   return new ClusterTarget({
     kubectl: settings.KUBECTL,
     ...(settings.KUBE_CONTEXT ? { context: settings.KUBE_CONTEXT } : {}),

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { setupPlatform } from '../cli/setup.ts';
-import { createEsClient } from '../shared/elasticsearch.ts';
-import { createKafka } from '../shared/kafka.ts';
+import { type KafkaSecuritySettings, brokersOf } from '../shared/config.ts';
+import { createEsClient, esOptionsOf } from '../shared/elasticsearch.ts';
+import { createKafka, kafkaSecurityOf } from '../shared/kafka.ts';
 import type { EnrichedEvent, RawEvent } from '../shared/schemas.ts';
 import { runNames } from '../shared/topology.ts';
 import { elasticsearchUrl, kafkaBrokers } from './infra.ts';
@@ -53,12 +54,14 @@ export function appOnOwnPlatform(build: (env: Record<string, string>) => Fastify
 /** Where nothing listens: a downstream that is unreachable. */
 export const UNREACHABLE = { KAFKA_BROKERS: '127.0.0.1:1', ELASTICSEARCH_URL: 'http://127.0.0.1:1' };
 
-export function esClient() {
-  return createEsClient({ url: elasticsearchUrl, requestTimeoutMs: 30_000 });
+/** An Elasticsearch client of the test platform, or of the platform these client settings name (a secure one: its CA and password). */
+export function esClient(settings: Parameters<typeof esOptionsOf>[0] = { ELASTICSEARCH_URL: elasticsearchUrl }) {
+  return createEsClient({ ...esOptionsOf(settings), requestTimeoutMs: 30_000 });
 }
 
-export function kafka() {
-  return createKafka({ brokers: [kafkaBrokers], clientId: `test-${randomBytes(3).toString('hex')}`, connectionTimeoutMs: 5000 });
+/** A Kafka client of the test platform, or of the platform these client settings name (a secure one: TLS and SCRAM). */
+export function kafka(settings: KafkaSecuritySettings & { KAFKA_BROKERS: string } = { KAFKA_BROKERS: kafkaBrokers }) {
+  return createKafka({ brokers: brokersOf(settings.KAFKA_BROKERS), clientId: `test-${randomBytes(3).toString('hex')}`, connectionTimeoutMs: 5000, ...kafkaSecurityOf(settings) });
 }
 
 export function binary(event: CloudEventV1<unknown>): InjectOptions {

@@ -7,11 +7,12 @@
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { brokersOf } from '../../shared/config.ts';
-import { EventProducer, createKafka } from '../../shared/kafka.ts';
+import { EventProducer, createKafka, kafkaSecurityOf } from '../../shared/kafka.ts';
 import { PIPELINE_NAMES, runName } from '../../shared/topology.ts';
 import { loadTopology, type Topology } from '../manifests/index.ts';
 import { type DispatcherSettings, dispatcherSettings, loadReleases } from '../manifests/releases.ts';
 import { Kpa } from '../scaling/kpa.ts';
+import { type ClientSettings, envOf } from '../settings.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { commitInitialOffsets, partitionCount } from './kafka-admin.ts';
 import { byFlow, isolated, onlyServices } from './local-topology.ts';
@@ -29,6 +30,12 @@ export interface RuntimeOptions {
   root: string;
   kafkaBrokers: string;
   elasticsearchUrl: string;
+  /**
+   * TLS and credentials of a secure platform (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*,
+   * KAFKA_CA_FILE, ELASTICSEARCH_USERNAME/PASSWORD/CA_FILE), for the runtime's own Kafka
+   * client, every function and the dashboard; none: plaintext and no passwords.
+   */
+  security?: Omit<ClientSettings, 'KAFKA_BROKERS' | 'ELASTICSEARCH_URL'>;
   /** Ports: service i gets basePort + 20·i onwards (one port per instance). */
   basePort: number;
   stateDir: string;
@@ -64,6 +71,8 @@ export class DevRuntime {
   readonly #pings: PingSchedule[] = [];
   readonly #events: string[] = [];
   readonly #kafka: Kafka;
+  /** The client settings every function and the dashboard are given. */
+  readonly #clientEnv: Record<string, string>;
   #admin: Admin | undefined;
   #deadLetterProducer: EventProducer | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -76,7 +85,9 @@ export class DevRuntime {
     this.clock = options.clock ?? { now: Date.now };
     this.dispatcherSettings = options.dispatcher ?? dispatcherSettings(loadReleases(options.root));
     this.scaling = new SourceScaling(this.topology.kafkaSources, this.dispatcherSettings, (m) => this.log(m));
-    this.#kafka = createKafka({ brokers: brokersOf(options.kafkaBrokers), clientId: 'dev-runtime', connectionTimeoutMs: 5000 });
+    const security = options.security ?? {};
+    this.#kafka = createKafka({ brokers: brokersOf(options.kafkaBrokers), clientId: 'dev-runtime', connectionTimeoutMs: 5000, ...kafkaSecurityOf(security) });
+    this.#clientEnv = { KAFKA_BROKERS: options.kafkaBrokers, ELASTICSEARCH_URL: options.elasticsearchUrl, ...envOf(security) };
   }
 
   log(message: string): void {
@@ -160,8 +171,8 @@ export class DevRuntime {
   async #startServices(): Promise<void> {
     const { options } = this;
     for (const [i, service] of byFlow(this.topology.services).entries()) {
-      // Secret-backed variables (Elasticsearch credentials) are not in the topology: local ES has no security.
-      const env: Record<string, string> = { ...service.env, KAFKA_BROKERS: options.kafkaBrokers, ELASTICSEARCH_URL: options.elasticsearchUrl, ...options.env };
+      // Secret-backed variables (the Kafka and Elasticsearch credentials) are not in the topology: the local platform's client settings stand in.
+      const env: Record<string, string> = { ...service.env, ...this.#clientEnv, ...options.env };
       const pool = new FunctionPool({
         name: service.name,
         entry: join(options.root, 'dist', service.name, 'index.mjs'),
@@ -218,7 +229,7 @@ export class DevRuntime {
       name: 'dashboard',
       entry: join(options.root, 'dist', 'dashboard', 'index.mjs'),
       port,
-      env: { ELASTICSEARCH_URL: options.elasticsearchUrl, AGGREGATES_INDEX: aggregates, ...options.env },
+      env: { ...this.#clientEnv, AGGREGATES_INDEX: aggregates, ...options.env },
       logDir: join(options.stateDir, 'logs'),
       onEvent: (m) => this.log(m),
     });

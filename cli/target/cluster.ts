@@ -6,6 +6,8 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer, r
 import { connect } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { brokersOf } from '../../shared/config.ts';
+import { createKafka } from '../../shared/kafka.ts';
 import { readGroupLag } from '../../shared/lag.ts';
 import { KubeCluster } from '../deploy/kube.ts';
 import { type PortForward, portForward } from '../deploy/port-forward.ts';
@@ -47,7 +49,7 @@ type Live = { metadata?: { name?: string; uid?: string }; spec?: Record<string, 
  * on first use and end with the process:
  * - generateUrl(): a local HTTP proxy to Kourier that adds generate's Host header (load.ts
  *   posts to a plain URL). GENERATE_URL skips it when the ksvc URL resolves from here.
- * - kafkaBrokers / elasticsearch(): forwards to the kafka and elasticsearch Services named
+ * - kafka() / elasticsearch(): forwards to the kafka and elasticsearch Services named
  *   in knative/ (with the pipeline user's credentials from elasticsearch-credentials).
  * - sources(): lag from Kafka through the forward (KEDA's metric from the HPA when Kafka is
  *   out of reach), vreplicas and placements from the KafkaSource's ConsumerGroup (KEDA sets
@@ -104,6 +106,10 @@ export class ClusterTarget implements PipelineTarget {
       this.#kafkaUrl = `127.0.0.1:${local}`;
     }
     return this.#kafkaUrl;
+  }
+
+  kafka(clientId: string, connectionTimeoutMs = 5000): Kafka {
+    return createKafka({ brokers: brokersOf(this.kafkaBrokers), clientId, connectionTimeoutMs });
   }
 
   elasticsearch(): Promise<ElasticsearchEndpoint> {

@@ -1,27 +1,43 @@
-/** The pipeline of `make dev`: what its runtime writes to .run/dev/state.json, and its Kafka. */
+/**
+ * The pipeline of `make dev`: what its runtime writes to .run/dev/state.json, and its Kafka
+ * and Elasticsearch, reached with the client settings `infra.sh env` gives (cli/dev/platform.ts).
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+import { brokersOf } from '../../shared/config.ts';
+import { esOptionsOf } from '../../shared/elasticsearch.ts';
+import { createKafka, kafkaSecurityOf } from '../../shared/kafka.ts';
+import { devClientSettings } from '../dev/platform.ts';
 import type { RuntimeState } from '../dev/state.ts';
+import type { LocalPlatform } from '../local-platform.ts';
+import type { ClientSettings } from '../settings.ts';
 import { type ElasticsearchEndpoint, type PipelineTarget, type SourceView, topicEndOf } from './pipeline-target.ts';
 
 export const LOCAL_STATE_FILE = resolve(import.meta.dirname, '../../.run/dev/state.json');
 
 export class LocalTarget implements PipelineTarget {
   readonly name = 'local';
-  readonly kafkaBrokers: string;
-  readonly #esPort: number;
+  #client: ClientSettings | undefined;
 
   constructor(
-    ports: { kafka: number; elasticsearch: number },
+    private readonly platform: LocalPlatform,
     private readonly stateFile = LOCAL_STATE_FILE,
-  ) {
-    this.kafkaBrokers = `127.0.0.1:${ports.kafka}`;
-    this.#esPort = ports.elasticsearch;
+  ) {}
+
+  /** Read once, when first needed: `make load` needs none. */
+  #settings(): ClientSettings {
+    this.#client ??= devClientSettings(this.platform);
+    return this.#client;
+  }
+
+  kafka(clientId: string, connectionTimeoutMs = 5000): Kafka {
+    const settings = this.#settings();
+    return createKafka({ brokers: brokersOf(settings.KAFKA_BROKERS), clientId, connectionTimeoutMs, ...kafkaSecurityOf(settings) });
   }
 
   async elasticsearch(): Promise<ElasticsearchEndpoint> {
-    return { url: `http://127.0.0.1:${this.#esPort}` };
+    return esOptionsOf(this.#settings());
   }
 
   state(): RuntimeState {
@@ -59,7 +75,7 @@ export class LocalTarget implements PipelineTarget {
 
   async topicEnd(topic: string): Promise<number> {
     this.#admin ??= (async () => {
-      const admin = new Kafka({ clientId: 'watch', brokers: [this.kafkaBrokers], connectionTimeout: 2000, logLevel: logLevel.NOTHING }).admin();
+      const admin = this.kafka('watch', 2000).admin();
       await admin.connect();
       return admin;
     })();

@@ -2,7 +2,8 @@
  * What `make load`, `make watch` and `make redrive` see of a running pipeline, wherever it
  * runs: the local runtime (`make dev`, local.ts) or a cluster (`make deploy`, cluster.ts).
  */
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+import type { esOptionsOf } from '../../shared/elasticsearch.ts';
 
 export interface SourceView {
   name: string;
@@ -22,15 +23,13 @@ export interface SourceView {
   deadLettered: number;
 }
 
-export interface ElasticsearchEndpoint {
-  url: string;
-  username?: string;
-  password?: string;
-}
+/** Elasticsearch's URL, and the pipeline user's credentials and CA when it has them. */
+export type ElasticsearchEndpoint = ReturnType<typeof esOptionsOf>;
 
 export interface PipelineTarget {
   name: string;
-  kafkaBrokers: string;
+  /** A Kafka client from here, with the TLS and credentials the pipeline's own clients use. */
+  kafka(clientId: string, connectionTimeoutMs?: number): Kafka;
   /** Elasticsearch from here, with the pipeline user's credentials when it has them. */
   elasticsearch(): Promise<ElasticsearchEndpoint>;
   /** URL to POST generate.request CloudEvents to. */
