@@ -54,9 +54,16 @@ for file in "$scripts"/ilm-policy-*.json; do
   name=$(basename "$file" .json)
   call PUT "/_ilm/policy/${name#ilm-policy-}" "$(cat "$file")"
 done
+# The templates are rendered for one node (no replica); ELASTICSEARCH_REPLICAS gives every
+# index that many replicas on a cluster of several nodes.
 for file in "$scripts"/index-template-*.json; do
   name=$(basename "$file" .json)
-  call PUT "/_index_template/${name#index-template-}" "$(cat "$file")"
+  body=$(cat "$file")
+  if [[ -n ${ELASTICSEARCH_REPLICAS:-} ]]; then
+    [[ $ELASTICSEARCH_REPLICAS =~ ^[0-9]$ ]] || { echo "ELASTICSEARCH_REPLICAS must be 0-9, got '$ELASTICSEARCH_REPLICAS'" >&2; exit 1; }
+    body=${body//\"number_of_replicas\": 0/\"number_of_replicas\": $ELASTICSEARCH_REPLICAS}
+  fi
+  call PUT "/_index_template/${name#index-template-}" "$body"
 done
 
 if [[ $PIPELINE_USERNAME == elastic ]]; then

@@ -118,6 +118,19 @@ printf 200
       ]);
     });
 
+    it('gives every index template ELASTICSEARCH_REPLICAS replicas when it is set (the production overlay sets 1)', () => {
+      const base = { ELASTIC_PASSWORD: 'root', KIBANA_SYSTEM_PASSWORD: 'k', PIPELINE_USERNAME: 'elastic', PIPELINE_PASSWORD: 'root' };
+      const replicasOf = (calls: { path?: string; body: unknown }[]) =>
+        calls.filter((c) => c.path?.startsWith('/_index_template/')).map((c) => (c.body as { template: { settings: { number_of_replicas: number } } }).template.settings.number_of_replicas);
+      const templates = retentionAndTemplates.filter((c) => c.path.startsWith('/_index_template/')).length;
+      expect(templates).toBe(3);
+      expect(replicasOf(run(base))).toEqual([0, 0, 0]);
+      expect(replicasOf(run({ ...base, ELASTICSEARCH_REPLICAS: '1' }))).toEqual([1, 1, 1]);
+      const { result } = start({ ...base, ELASTICSEARCH_REPLICAS: 'one' });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain("ELASTICSEARCH_REPLICAS must be 0-9, got 'one'");
+    });
+
     it('trusts ELASTICSEARCH_CA_FILE on every call when it is set (the production overlay), and nothing special otherwise', () => {
       const ca = join(dir, 'calls.ca');
       writeFileSync(ca, '');
