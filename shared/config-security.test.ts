@@ -5,24 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { elasticsearchConfig, kafkaConfig, loadConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { kafkaSecurityOf } from './kafka.ts';
-import { thrownBy } from '../test/helpers.ts';
+import { UNRELATED_CA_PEM, thrownBy } from '../test/helpers.ts';
 
 const schema = { ...kafkaConfig, ...elasticsearchConfig };
 const problemsOf = (env: Record<string, string>) => thrownBy(ConfigError, () => loadConfig(schema, env)).message;
 
-// A self-signed CA certificate (its key thrown away): the checks only read it.
-const PEM = `-----BEGIN CERTIFICATE-----
-MIIBpTCCAUugAwIBAgIUU7CZM4oS4IRotSQPk/eHkS5eiygwCgYIKoZIzj0EAwIw
-KDEmMCQGA1UEAwwdYSBDQSB0aGF0IHNpZ25lZCBub3RoaW5nIGhlcmUwHhcNMjYx
-MjAzMDQxMjMwWhcNMzYxMTMwMDQxMjMwWjAoMSYwJAYDVQQDDB1hIENBIHRoYXQg
-c2lnbmVkIG5vdGhpbmcgaGVyZTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABH24
-UHwyfAXd3H17X4eqRZBnGA9BqvAmpkOAPqcQJ6cVci74YQLpOQQj8zAvPoUR+1Sd
-IC053PXajWvvCrdMEp+jUzBRMB0GA1UdDgQWBBSl6XJmwE7VIqCea2hkiqCTslog
-7TAfBgNVHSMEGDAWgBSl6XJmwE7VIqCea2hkiqCTslog7TAPBgNVHRMBAf8EBTAD
-AQH/MAoGCCqGSM49BAMCA0gAMEUCIHVLOrMQJoAa0JdO130mVyqpAjbHW6HcWpyj
-LyvZHPW3AiEAmYe3/DOpWgKVaKCXzjzvdgGOfpoipZCGqNqKGzH/AT0=
------END CERTIFICATE-----
-`;
+const PEM = UNRELATED_CA_PEM;
 
 function file(name: string, text: string): string {
   const path = resolve(tmpdir(), `bdp-config-${process.pid}-${name}`);

@@ -221,3 +221,17 @@ export function deferred<T = void>(): Deferred<T> {
   });
   return { promise, resolve, reject };
 }
+
+/** A self-signed CA certificate whose key was thrown away: it signed nothing anywhere. */
+export const UNRELATED_CA_PEM = `-----BEGIN CERTIFICATE-----
+MIIBpTCCAUugAwIBAgIUU7CZM4oS4IRotSQPk/eHkS5eiygwCgYIKoZIzj0EAwIw
+KDEmMCQGA1UEAwwdYSBDQSB0aGF0IHNpZ25lZCBub3RoaW5nIGhlcmUwHhcNMjYx
+MjAzMDQxMjMwWhcNMzYxMTMwMDQxMjMwWjAoMSYwJAYDVQQDDB1hIENBIHRoYXQg
+c2lnbmVkIG5vdGhpbmcgaGVyZTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABH24
+UHwyfAXd3H17X4eqRZBnGA9BqvAmpkOAPqcQJ6cVci74YQLpOQQj8zAvPoUR+1Sd
+IC053PXajWvvCrdMEp+jUzBRMB0GA1UdDgQWBBSl6XJmwE7VIqCea2hkiqCTslog
+7TAfBgNVHSMEGDAWgBSl6XJmwE7VIqCea2hkiqCTslog7TAPBgNVHRMBAf8EBTAD
+AQH/MAoGCCqGSM49BAMCA0gAMEUCIHVLOrMQJoAa0JdO130mVyqpAjbHW6HcWpyj
+LyvZHPW3AiEAmYe3/DOpWgKVaKCXzjzvdgGOfpoipZCGqNqKGzH/AT0=
+-----END CERTIFICATE-----
+`;
