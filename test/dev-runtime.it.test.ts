@@ -58,9 +58,11 @@ describe('local runtime, end to end', { timeout: 900_000 }, () => {
     rmSync(resolve(root, `.run/test-dev-${suffix}`), { recursive: true, force: true });
   });
 
+  // The events alias exists once the first daily index does: until then, none indexed.
+  const missingIsEmpty = { ignore_unavailable: true, allow_no_indices: true };
   const eventCount = async () => {
-    await es.indices.refresh({ index: env.EVENTS_INDEX });
-    return (await es.count({ index: env.EVENTS_INDEX })).count;
+    await es.indices.refresh({ index: env.EVENTS_INDEX, ...missingIsEmpty });
+    return (await es.count({ index: env.EVENTS_INDEX, ...missingIsEmpty })).count;
   };
   const settled = () => runtime.state().sources.every((s) => s.lag === 0 && s.inFlight === 0);
 
@@ -116,10 +118,11 @@ describe('local runtime, end to end', { timeout: 900_000 }, () => {
     expect(aggregateDifferences(stored, oracleOf(unique))).toEqual([]);
     for (const doc of stored) expect(doc.status).toBe('final');
 
-    // Exactly the invalid events are dead letters, each with the reason attached.
+    // Exactly the invalid events are dead letters, each with the reason attached. Delivery is
+    // at least once, as on a cluster: a consumer-group rebalance (the dispatchers scale) before
+    // an offset commit delivers a record again, and a 400 is dead-lettered again.
     await until('dead letters', async () => (await topicSize(env.TOPIC_DEAD_LETTERS)) >= invalid.length, 60_000);
-    expect(await topicSize(env.TOPIC_DEAD_LETTERS)).toBe(invalid.length);
-    const letters = (await readTopic(env.TOPIC_DEAD_LETTERS, invalid.length)).map(fromKafkaRecord);
+    const letters = (await readTopic(env.TOPIC_DEAD_LETTERS, await topicSize(env.TOPIC_DEAD_LETTERS))).map(fromKafkaRecord);
     expect(new Set(letters.map((l) => l.id))).toEqual(new Set(invalid.map((e) => e.id)));
     for (const letter of letters) {
       expect(letter['knativeerrorcode']).toBe('400');

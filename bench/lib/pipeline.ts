@@ -169,8 +169,9 @@ export class PipelineSession {
     while (Date.now() < deadline) {
       const state = this.state();
       if (state && state.sources.every((s) => s.lag === 0 && s.inFlight === 0)) {
-        await this.es.indices.refresh({ index: this.names.EVENTS_INDEX });
-        const { count } = await this.es.count({ index: this.names.EVENTS_INDEX });
+        // The events alias exists once the first daily index does: until then, none indexed.
+        await this.es.indices.refresh({ index: this.names.EVENTS_INDEX, ignore_unavailable: true, allow_no_indices: true });
+        const { count } = await this.es.count({ index: this.names.EVENTS_INDEX, ignore_unavailable: true, allow_no_indices: true });
         if (count >= expected) return Date.now();
       }
       await sleep(250);
