@@ -2,7 +2,7 @@
  * The local Kafka + Elasticsearch of platform/local/infra.sh, as `make dev`, the tests and
  * the benchmarks start them: each on its own ports and run directory, so they can coexist.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TProperties } from '@sinclair/typebox';
@@ -15,6 +15,12 @@ export interface LocalPlatform {
   runDir: string;
   /** Kafka SASL_SSL and Elasticsearch HTTPS with passwords, as in production (infra.sh BDP_SECURE=1). */
   secure?: boolean;
+  /** Brokers and Elasticsearch nodes (infra.sh BDP_KAFKA_NODES, BDP_ES_NODES); default one each. */
+  kafkaNodes?: number;
+  esNodes?: number;
+  /** JVM heap options of each node (infra.sh KAFKA_HEAP, ES_HEAP); default infra.sh's. */
+  kafkaHeap?: string;
+  esHeap?: string;
 }
 
 const root = resolve(import.meta.dirname, '..');
@@ -34,6 +40,10 @@ export function infraEnv(p: LocalPlatform): NodeJS.ProcessEnv {
     ES_TRANSPORT_PORT: String(p.esPort + 100),
     BDP_RUN_DIR: resolve(root, p.runDir),
     BDP_SECURE: p.secure ? '1' : '0',
+    BDP_KAFKA_NODES: String(p.kafkaNodes ?? 1),
+    BDP_ES_NODES: String(p.esNodes ?? 1),
+    ...(p.kafkaHeap ? { KAFKA_HEAP: p.kafkaHeap } : {}),
+    ...(p.esHeap ? { ES_HEAP: p.esHeap } : {}),
   };
 }
 
@@ -67,6 +77,19 @@ export function infra(command: 'start' | 'stop' | 'status', p: LocalPlatform): b
   } catch {
     return false;
   }
+}
+
+/**
+ * `infra.sh kill|start <component> <node>`: SIGKILL one node of a running cluster, or start it
+ * again on its data and wait until it has rejoined. Asynchronous, so traffic goes on meanwhile;
+ * rejects when infra.sh fails.
+ */
+export function infraNode(command: 'kill' | 'start', component: 'kafka' | 'es', node: number, p: LocalPlatform): Promise<void> {
+  return new Promise((done, fail) => {
+    const child = spawn(resolve(root, 'platform/local/infra.sh'), [command, component, String(node)], { env: infraEnv(p), stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('error', fail);
+    child.once('exit', (code) => (code === 0 ? done() : fail(new Error(`infra.sh ${command} ${component} ${node} exited with ${code}`))));
+  });
 }
 
 /** Process ids of the running Kafka and Elasticsearch, from the pid files infra.sh writes; undefined if not running. */

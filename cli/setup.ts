@@ -4,6 +4,8 @@
  * settings), with the replication of KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS and
  * ELASTICSEARCH_REPLICAS. Safe to run again.
  */
+import pRetry from 'p-retry';
+import { causesOf } from '../shared/access.ts';
 import { brokersOf, elasticsearchConfig, kafkaConfig, loadConfig, replicationConfig, retentionConfig, topicConfig } from '../shared/config.ts';
 import { createEsClient, ensureIndices, esOptionsOf } from '../shared/elasticsearch.ts';
 import { createKafka, ensureTopics, kafkaSecurityOf } from '../shared/kafka.ts';
@@ -15,7 +17,14 @@ export async function setupPlatform(env: Record<string, string | undefined> = pr
   const admin = createKafka({ brokers: brokersOf(config.KAFKA_BROKERS), clientId: 'setup', connectionTimeoutMs: 5000, ...kafkaSecurityOf(config) }).admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, pipelineTopics(config), { replicationFactor: config.KAFKA_REPLICATION_FACTOR, minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS });
+    // A cluster that is still settling (a broker just restarted, a new topic's metadata not yet
+    // on every broker) refuses some requests for a few seconds with errors kafkajs calls retriable.
+    const replication = { replicationFactor: config.KAFKA_REPLICATION_FACTOR, minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS };
+    await pRetry(() => ensureTopics(admin, pipelineTopics(config), replication), {
+      retries: 5,
+      minTimeout: 500,
+      shouldRetry: ({ error }) => causesOf(error).some((e) => (e as { retriable?: boolean }).retriable === true),
+    });
   } finally {
     await admin.disconnect();
   }

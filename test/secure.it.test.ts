@@ -20,7 +20,7 @@ import { kafkaConfig, loadConfig } from '../shared/config.ts';
 import { createKafka, fromKafkaRecord, kafkaSecurityOf } from '../shared/kafka.ts';
 import { runNames } from '../shared/topology.ts';
 import { startFunction } from './function-process.ts';
-import { binary, ce, rawEvent } from './helpers.ts';
+import { UNRELATED_CA_PEM, binary, ce, rawEvent } from './helpers.ts';
 import { TEST_SECURE_ES_PORT, TEST_SECURE_KAFKA_PORT } from './infra.ts';
 
 const platform: LocalPlatform = { kafkaPort: TEST_SECURE_KAFKA_PORT, esPort: TEST_SECURE_ES_PORT, runDir: '.run/test-secure-infra', secure: true };
@@ -142,7 +142,7 @@ describe('index on Elasticsearch over HTTPS', () => {
   it('with a CA that did not sign the certificate: one clear log line, not ready, 503; then the right CA lets it through', async () => {
     const event = await enrichedEvent();
     const otherCa = resolve(tmpdir(), `bdp-other-ca-${process.pid}.crt`);
-    writeFileSync(otherCa, otherCaPem());
+    writeFileSync(otherCa, UNRELATED_CA_PEM);
     const fn = await startUnready('index', { ELASTICSEARCH_CA_FILE: otherCa });
     try {
       const line = await waitForLine(fn.lines, /Elasticsearch's certificate is not signed by ELASTICSEARCH_CA_FILE/);
@@ -161,19 +161,3 @@ describe('index on Elasticsearch over HTTPS', () => {
     }
   });
 });
-
-/** A self-signed CA (its key thrown away) that signed nothing here. */
-function otherCaPem(): string {
-  return `-----BEGIN CERTIFICATE-----
-MIIBpTCCAUugAwIBAgIUU7CZM4oS4IRotSQPk/eHkS5eiygwCgYIKoZIzj0EAwIw
-KDEmMCQGA1UEAwwdYSBDQSB0aGF0IHNpZ25lZCBub3RoaW5nIGhlcmUwHhcNMjYx
-MjAzMDQxMjMwWhcNMzYxMTMwMDQxMjMwWjAoMSYwJAYDVQQDDB1hIENBIHRoYXQg
-c2lnbmVkIG5vdGhpbmcgaGVyZTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABH24
-UHwyfAXd3H17X4eqRZBnGA9BqvAmpkOAPqcQJ6cVci74YQLpOQQj8zAvPoUR+1Sd
-IC053PXajWvvCrdMEp+jUzBRMB0GA1UdDgQWBBSl6XJmwE7VIqCea2hkiqCTslog
-7TAfBgNVHSMEGDAWgBSl6XJmwE7VIqCea2hkiqCTslog7TAPBgNVHRMBAf8EBTAD
-AQH/MAoGCCqGSM49BAMCA0gAMEUCIHVLOrMQJoAa0JdO130mVyqpAjbHW6HcWpyj
-LyvZHPW3AiEAmYe3/DOpWgKVaKCXzjzvdgGOfpoipZCGqNqKGzH/AT0=
------END CERTIFICATE-----
-`;
-}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Real single-node Kafka (KRaft) and Elasticsearch on 127.0.0.1, without Docker, for the
-# integration tests and the local dev runtime. Both come from Maven Central and run on a JDK.
-# With BDP_SECURE=1 both require TLS and a password, as in production (see README.md).
+# Real Kafka (KRaft) and Elasticsearch on 127.0.0.1, without Docker, for the integration tests
+# and the local dev runtime: one node each, or clusters of several (BDP_KAFKA_NODES,
+# BDP_ES_NODES). Both come from Maven Central and run on a JDK. With BDP_SECURE=1 both
+# require TLS and a password, as in production (see README.md).
 #
 #   platform/local/infra.sh fetch                        # download once into the cache
 #   platform/local/infra.sh start   [kafka|es]           # fresh data, wait until ready
@@ -11,6 +12,8 @@
 #   platform/local/infra.sh env                          # KAFKA_BROKERS=... ES_URL=... of what runs
 #                                                        # (secure: also the KAFKA_* and ELASTICSEARCH_*
 #                                                        # client settings the functions read)
+#   platform/local/infra.sh kill    kafka|es N           # SIGKILL node N of a running cluster
+#   platform/local/infra.sh start   kafka|es N           # node N again, on its data; wait until ready
 #
 # Environment, with defaults:
 #   BDP_CACHE             downloads, shared by checkouts   $HOME/.cache/big-data-pipeline
@@ -24,6 +27,10 @@
 #   BDP_INFRA_TIMEOUT     seconds to wait for readiness                       120
 #   BDP_SECURE            1: Kafka SASL_SSL (SCRAM-SHA-512), Elasticsearch HTTPS with a file-realm
 #                         user; a fresh local CA and random passwords in <run dir>/secure     0
+#   BDP_KAFKA_NODES       brokers (node N on KAFKA_PORT+2(N-1), KAFKA_CONTROLLER_PORT+2(N-1));
+#                         3 or more: replication factor 3, min.insync.replicas 2          1
+#   BDP_ES_NODES          Elasticsearch nodes (node N on ES_PORT+N-1, ES_TRANSPORT_PORT+N-1);
+#                         more than 1: the pipeline's indices get 1 replica               1
 set -euo pipefail
 
 readonly KAFKA_VERSION=3.9.2
@@ -48,20 +55,59 @@ ES_HEAP=${ES_HEAP:--Xms512m -Xmx512m}
 ES_USER=${BDP_ES_USER:-bdp-es}
 READY_TIMEOUT=${BDP_INFRA_TIMEOUT:-120}
 SECURE_ASKED=${BDP_SECURE:-0}
+KAFKA_NODES_ASKED=${BDP_KAFKA_NODES:-1}
+ES_NODES_ASKED=${BDP_ES_NODES:-1}
 readonly CACHE_DIR RUN_DIR KAFKA_PORT KAFKA_CONTROLLER_PORT ES_PORT ES_TRANSPORT_PORT \
-  KAFKA_HEAP ES_HEAP ES_USER READY_TIMEOUT SECURE_ASKED
+  KAFKA_HEAP ES_HEAP ES_USER READY_TIMEOUT SECURE_ASKED KAFKA_NODES_ASKED ES_NODES_ASKED
 
 for p in KAFKA_PORT KAFKA_CONTROLLER_PORT ES_PORT ES_TRANSPORT_PORT READY_TIMEOUT; do
   [[ ${!p} =~ ^[0-9]+$ ]] || die "$p must be a number, got '${!p}'"
 done
 [[ $SECURE_ASKED == [01] ]] || die "BDP_SECURE must be 0 or 1, got '$SECURE_ASKED'"
+for p in BDP_KAFKA_NODES BDP_ES_NODES; do
+  [[ ${!p:-1} =~ ^[1-9]$ ]] || die "$p must be a number from 1 to 9, got '${!p}'"
+done
+
+# nodes COMPONENT: how many nodes it has; a started cluster keeps the count it started with.
+nodes() {
+  local file=$RUN_DIR/$1.nodes
+  if [[ -s $file ]]; then
+    cat "$file"
+  elif [[ $1 == kafka ]]; then
+    echo "$KAFKA_NODES_ASKED"
+  else
+    echo "$ES_NODES_ASKED"
+  fi
+}
+# node_label COMPONENT N: how messages name node N; nothing for a single node.
+node_label() { if (($(nodes "$1") > 1)); then printf ' (node %s)' "$2"; fi; }
+# each_node COMPONENT FUNCTION: FUNCTION N for every node N of COMPONENT.
+each_node() {
+  local n
+  for n in $(seq "$(nodes "$1")"); do "$2" "$n"; done
+}
+
+# Set by `start COMPONENT N`: the one node the probes wait for.
+ONLY_NODE=
+# probe_nodes COMPONENT: the worst of COMPONENT_node_probe over its nodes (0 ready, 1 not
+# yet, 2 failed).
+probe_nodes() {
+  local n rc worst=0
+  for n in ${ONLY_NODE:-$(seq "$(nodes "$1")")}; do
+    rc=0
+    "$1_node_probe" "$n" || rc=$?
+    if ((rc > worst)); then worst=$rc; fi
+  done
+  return "$worst"
+}
 
 # shellcheck source-path=SCRIPTDIR source=secure.sh
 source "$SCRIPT_DIR/secure.sh"
 
-# The components, each a file defining <name>_fetched, _fetch, _ports, _launch, _probe,
-# _pids, _logs, _summary, _env_file, _address and _clean (Elasticsearch also _health, for
-# status, and _abandon, for a start that gives up).
+# The components, each a file defining <name>_fetched, _fetch, _ports ("PORT NAME" lines),
+# _launch, _probe, _pids, _logs, _summary, _env_file, _address [N] and _clean for all its
+# nodes, and _node_pids N, _node_probe N and _relaunch N for one (Elasticsearch also
+# _health, for status, and _abandon, for a start that gives up).
 # shellcheck source-path=SCRIPTDIR source=kafka.sh
 source "$SCRIPT_DIR/kafka.sh"
 # shellcheck source-path=SCRIPTDIR source=elasticsearch.sh
@@ -123,12 +169,18 @@ abort() {
 
 check_ports_free() { # component
   local name port
-  for name in $("$1_ports"); do
-    port=${!name}
+  while read -r port name; do
     if port_listening "$port"; then
-      die "port $port ($name) is already in use by another process; stop it or choose another $name"
+      die "port $port ($name) is already in use by another process; stop it or choose another ${name%% *}"
     fi
-  done
+  done < <("$1_ports")
+}
+
+# The ports of all nodes of the components asked for must differ.
+check_ports_distinct() { # components...
+  local c dup
+  dup=$(for c in "$@"; do "${c}_ports"; done | awk '{print $1}' | sort | uniq -d | head -n 1)
+  [[ -z $dup ]] || die "port $dup is given to two listeners; choose ports further apart"
 }
 
 cmd_start() { # components...
@@ -137,12 +189,19 @@ cmd_start() { # components...
     if is_running "$c"; then
       die "$c is already running from $RUN_DIR; use 'stop' or 'restart'"
     fi
-    check_ports_free "$c"
+    rm -f "$RUN_DIR/$c.nodes"
   done
+  check_ports_distinct "$@"
+  for c in "$@"; do check_ports_free "$c"; done
   fetch "$@"
   resolve_java
   need setsid util-linux
   make_run_dir "$RUN_DIR"
+  local count
+  for c in "$@"; do
+    count=$(nodes "$c")
+    echo "$count" >"$RUN_DIR/$c.nodes"
+  done
   # A component started beside a running one shares its mode (and CA and passwords).
   if any_running; then
     if [[ $SECURE_ASKED == 1 ]] && ! secure; then die "the running servers are not in secure mode; stop them first"; fi
@@ -182,25 +241,84 @@ cmd_stop() { # components...
   if ((${#all[@]})); then stop_pids "${running[*]}" "${all[@]}"; fi
   for c in "$@"; do
     "${c}_clean"
-    if asked "$c" "${running[@]}"; then say "$c stopped"; else say "$c was not running"; fi
+    if asked "$c" ${running[@]+"${running[@]}"}; then say "$c stopped"; else say "$c was not running"; fi
+    rm -f "$RUN_DIR/$c.nodes"
   done
   any_running || secure_clean
 }
 
+# check_node COMPONENT N: N names one of its nodes.
+check_node() {
+  local count
+  count=$(nodes "$1")
+  if ! [[ $2 =~ ^[1-9][0-9]*$ ]] || (($2 > count)); then die "$1 has nodes 1 to $count, not '$2'"; fi
+}
+
+# gone PID: exited; a zombie its new parent has not reaped yet counts as gone.
+gone() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+  [[ -z $state || $state == Z ]]
+}
+
+# cmd_kill COMPONENT N: SIGKILL to node N, as a crash would stop it; its data stays.
+cmd_kill() {
+  local pid i
+  local -a pids
+  check_node "$1" "$2"
+  mapfile -t pids < <("$1_node_pids" "$2")
+  ((${#pids[@]})) || die "$1 node $2 is not running"
+  kill -KILL "${pids[@]}"
+  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+    for pid in "${pids[@]}"; do
+      if ! gone "$pid"; then
+        sleep 0.1
+        continue 2
+      fi
+    done
+    say "$1 node $2 killed (pid ${pids[*]})"
+    return 0
+  done
+  die "$1 node $2 (pid ${pids[*]}) still runs after SIGKILL"
+}
+
+# cmd_start_node COMPONENT N: node N of a running cluster again, on its data; waits until it
+# is ready (a Kafka broker has rejoined, an Elasticsearch node sees all the others).
+cmd_start_node() {
+  local c=$1
+  check_node "$c" "$2"
+  [[ -z $("${c}_node_pids" "$2") ]] || die "$c node $2 is already running"
+  is_running "$c" || die "no other node of $c runs from $RUN_DIR: use 'start' for a fresh one"
+  while read -r port name; do
+    if [[ $name == *"(node $2)" ]] && port_listening "$port"; then die "port $port ($name) is already in use by another process"; fi
+  done < <("${c}_ports")
+  resolve_java
+  ulimit -n 65535 2>/dev/null || true
+  ONLY_NODE=$2
+  trap abort INT TERM
+  "${c}_relaunch" "$2"
+  wait_ready "$c"
+  trap - INT TERM
+}
+
 cmd_status() {
-  local c pids addr health down=0
+  local c n name pids addr health down=0 count
   for c in "$@"; do
-    pids=$("${c}_pids" | tr '\n' ' ')
-    addr=$(sed -n '1s/^[A-Z_]*=//p' "$("${c}_env_file")" 2>/dev/null || true)
-    addr=${addr:-$("${c}_address")}
-    if [[ -z $pids ]]; then
-      printf '%-14s down\n' "$c"
-      down=1
-      continue
-    fi
-    health=
-    if [[ $c == elasticsearch ]]; then health=$(elasticsearch_health "$addr"); fi
-    printf '%-14s up    pid %s  %s%s\n' "$c" "${pids% }" "$addr" "$health"
+    count=$(nodes "$c")
+    for n in $(seq "$count"); do
+      name=$c
+      if ((count > 1)); then name=$c-$n; fi
+      pids=$("${c}_node_pids" "$n" | tr '\n' ' ')
+      addr=$("${c}_address" "$n")
+      if [[ -z $pids ]]; then
+        printf '%-14s down\n' "$name"
+        down=1
+        continue
+      fi
+      health=
+      if [[ $c == elasticsearch ]]; then health=$(elasticsearch_health "$addr"); fi
+      printf '%-14s up    pid %s  %s%s\n' "$name" "${pids% }" "$addr" "$health"
+    done
   done
   return $((down ? 3 : 0))
 }
@@ -223,6 +341,13 @@ main() {
     es | elasticsearch) comps=(elasticsearch) ;;
     *) die "unknown component '$1' (kafka, es or all)" ;;
   esac
+  if [[ -n ${2:-} ]]; then
+    if (($# != 2)) || [[ $cmd != start && $cmd != kill ]] || ((${#comps[@]} != 1)); then
+      die "a node number goes only with 'start' or 'kill' and one component"
+    fi
+    if [[ $cmd == kill ]]; then cmd_kill "${comps[0]}" "$2"; else cmd_start_node "${comps[0]}" "$2"; fi
+    return 0
+  fi
   (($# <= 1)) || die "too many arguments"
   case $cmd in
     fetch) fetch -v "${comps[@]}" ;;
