@@ -7,7 +7,10 @@ PORT      ?= 8080
 # The local platform (make platform-up / make run); tests use their own ports.
 KAFKA_PORT ?= 19092
 ES_PORT    ?= 19200
-LOCAL_ENV  := KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) ELASTICSEARCH_URL=http://127.0.0.1:$(ES_PORT)
+# The client settings of the running local platform: what infra.sh env prints (every broker,
+# and in secure mode the SCRAM user, the passwords and the CA) over the plain defaults.
+LOCAL_ENV  := export KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) ELASTICSEARCH_URL=http://127.0.0.1:$(ES_PORT); \
+  set -a; eval "$$(BDP_RUN_DIR=.run/infra platform/local/infra.sh env)"; set +a;
 FUNCTIONS  := generate enrich index window-aggregate
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -57,7 +60,7 @@ test-unit: install ## Only the tests that need no Kafka, Elasticsearch or API se
 platform-up: install ## Start local Kafka + Elasticsearch (fetched through Maven) and create topics and indices
 	KAFKA_PORT=$(KAFKA_PORT) KAFKA_CONTROLLER_PORT=$$(( $(KAFKA_PORT) + 1 )) ES_PORT=$(ES_PORT) ES_TRANSPORT_PORT=$$(( $(ES_PORT) + 100 )) \
 	  BDP_RUN_DIR=.run/infra platform/local/infra.sh start
-	$(LOCAL_ENV) npx tsx cli/setup.ts
+	@$(LOCAL_ENV) npx tsx cli/setup.ts
 
 .PHONY: platform-down
 platform-down: ## Stop the local Kafka + Elasticsearch and delete their data
@@ -66,7 +69,7 @@ platform-down: ## Stop the local Kafka + Elasticsearch and delete their data
 .PHONY: run
 run: build ## Run one function on the local platform: make run FN=enrich PORT=8081
 	@test -f dist/$(FN)/index.mjs || { echo "unknown function '$(FN)'; one of: $(FUNCTIONS)"; exit 2; }
-	$(LOCAL_ENV) PORT=$(PORT) HOST=127.0.0.1 node --enable-source-maps dist/$(FN)/index.mjs
+	@$(LOCAL_ENV) PORT=$(PORT) HOST=127.0.0.1 node --enable-source-maps dist/$(FN)/index.mjs
 
 .PHONY: dev
 dev: build ## Run the whole pipeline locally (topology from knative/ + keda/, real Kafka + Elasticsearch) until Ctrl-C
