@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientEnv, infra, type LocalPlatform } from '../cli/local-platform.ts';
 import { setupPlatform } from '../cli/setup.ts';
@@ -22,23 +22,28 @@ import { runNames } from '../shared/topology.ts';
 import { startFunction } from './function-process.ts';
 import { UNRELATED_CA_PEM, binary, ce, rawEvent } from './helpers.ts';
 import { TEST_SECURE_ES_PORT, TEST_SECURE_KAFKA_PORT } from './infra.ts';
+import { describeTriggerAuthentication } from './upstream/trigger-auth.ts';
 
 const platform: LocalPlatform = { kafkaPort: TEST_SECURE_KAFKA_PORT, esPort: TEST_SECURE_ES_PORT, runDir: '.run/test-secure-infra', secure: true };
 
 let env: Record<string, string>;
 let admin: Admin;
+let producer: Producer;
+const suffix = randomBytes(4).toString('hex');
 
 beforeAll(async () => {
   if (!infra('start', platform)) throw new Error('could not start the secure Kafka and Elasticsearch (see the output above)');
-  env = { ...clientEnv(platform), ...runNames(randomBytes(4).toString('hex')), LOG_LEVEL: 'info' };
+  env = { ...clientEnv(platform), ...runNames(suffix), LOG_LEVEL: 'info' };
   await setupPlatform(env);
   const config = loadConfig(kafkaConfig, env);
-  admin = createKafka({ brokers: [config.KAFKA_BROKERS], clientId: 'secure-test', connectionTimeoutMs: 5000, ...kafkaSecurityOf(config) }).admin();
-  await admin.connect();
+  const kafka = createKafka({ brokers: [config.KAFKA_BROKERS], clientId: 'secure-test', connectionTimeoutMs: 5000, ...kafkaSecurityOf(config) });
+  admin = kafka.admin();
+  producer = kafka.producer();
+  await Promise.all([admin.connect(), producer.connect()]);
 }, 240_000);
 
 afterAll(async () => {
-  await admin?.disconnect();
+  await Promise.all([admin?.disconnect(), producer?.disconnect()]);
   infra('stop', platform);
 }, 60_000);
 
@@ -161,3 +166,5 @@ describe('index on Elasticsearch over HTTPS', () => {
     }
   });
 });
+
+describeTriggerAuthentication(() => ({ admin, producer, env, suffix }));

@@ -3,7 +3,7 @@ package main
 // kafka-scaler: KEDA's `kafka` trigger (pkg/scalers/kafka_scaler.go), built the way the operator
 // builds it for a ScaledObject and asked for its metric and activity against a real broker.
 //
-//   case:   {"id", "metadata": {<trigger metadata>}, "calls"?: n (default 1)}
+//   case:   {"id", "metadata": {<trigger metadata>}, "calls"?: n (default 1), "authentication"?: (auth.go)}
 //   answer: {"id", "metricName", "targetMilli", "metricMilli", "active", "events"?}
 //
 // targetMilli is the HPA target (the AverageValue the trigger asks for: lagThreshold) and
@@ -40,6 +40,7 @@ type kafkaCase struct {
 	ID       string            `json:"id"`
 	Metadata map[string]string `json:"metadata"`
 	Calls    int               `json:"calls"`
+	Auth     *authCase         `json:"authentication"`
 }
 
 type kafkaAnswer struct {
@@ -61,14 +62,24 @@ func kafkaScaler(raw json.RawMessage) (any, error) {
 	}
 	calls := max(c.Calls, 1)
 
-	const name, namespace, triggerIndex = "upstream-check", "default", 0
+	const name, triggerIndex = "upstream-check", 0
+	namespace := "default"
+	ctx := context.Background()
+	authParams := map[string]string{}
+	if c.Auth != nil {
+		namespace = c.Auth.Namespace
+		var err error
+		if authParams, err = resolveAuthParams(ctx, c.Auth); err != nil {
+			return nil, fmt.Errorf("resolving the authenticationRef: %w", err)
+		}
+	}
 	so := &kedav1alpha1.ScaledObject{}
 	so.Name, so.Namespace, so.Kind = name, namespace, "ScaledObject"
 	// One event per metadata key at most (unmatched properties), plus room for notices.
 	recorder := events.NewFakeRecorder(len(c.Metadata) + 16)
 	// What pkg/scaling/scalers_builder.go (buildScalers) fills in for trigger 0 of a ScaledObject
-	// with no authenticationRef and no *FromEnv keys: resolved env and auth params stay empty,
-	// the pod identity is "none" (resolveAuthRef in pkg/scaling/resolver/scale_resolvers.go), and
+	// with no *FromEnv keys: resolved env stays empty, the auth params are the resolved
+	// authenticationRef (empty without one), the pod identity is "none" (resolveAuthRef in pkg/scaling/resolver/scale_resolvers.go), and
 	// the trigger's metricType is passed as is: unset, which GetMetricTargetType
 	// (pkg/scalers/scaler.go) turns into AverageValue.
 	config := &scalersconfig.ScalerConfig{
@@ -78,7 +89,7 @@ func kafkaScaler(raw json.RawMessage) (any, error) {
 		TriggerMetadata:         c.Metadata,
 		TriggerType:             "kafka",
 		ResolvedEnv:             map[string]string{},
-		AuthParams:              map[string]string{},
+		AuthParams:              authParams,
 		PodIdentity:             kedav1alpha1.AuthPodIdentity{Provider: kedav1alpha1.PodIdentityProviderNone},
 		GlobalHTTPTimeout:       globalHTTPTimeout,
 		TriggerIndex:            triggerIndex,
@@ -88,7 +99,6 @@ func kafkaScaler(raw json.RawMessage) (any, error) {
 		TriggerUniqueKey:        fmt.Sprintf("ScaledObject-%s-%s-%d", namespace, name, triggerIndex),
 	}
 
-	ctx := context.Background()
 	// buildScaler (pkg/scaling/scalers_builder.go) maps trigger type "kafka" to NewKafkaScaler.
 	scaler, err := scalers.NewKafkaScaler(ctx, config)
 	if err != nil {

@@ -7,9 +7,12 @@ package main
 //          "placements": bool (whether the ConsumerGroup is currently placed),
 //          "uid"?: the KafkaSource's UID (= ConsumerGroup name; default "kafkasource-uid"),
 //          "consumerGroupUid"?: the ConsumerGroup's UID (names the ScaledObject; default "consumergroup-uid"),
-//          "features"?: data of config-kafka-features (default {"controller-autoscaler-keda": "enabled"})}
+//          "features"?: data of config-kafka-features (default {"controller-autoscaler-keda": "enabled"}),
+//          "secrets"?: [Secret…] in the source's namespace (what an authenticated source reads)}
 // Answer: {"id", "scaledObject": {…} | null (KEDA not enabled for this ConsumerGroup),
-//          "consumerGroup": {…the ConsumerGroup the source reconciler created…}}
+//          "consumerGroup": {…the ConsumerGroup the source reconciler created…},
+//          "triggerAuthentication"?, "secret"?: the KEDA objects of an authenticated source,
+//          the Secret as the API server stores it (stringData folded into data)}
 //
 // The KafkaSource goes through the webhook's SetDefaults and then the real source reconciler
 // (control-plane/pkg/reconciler/source/source.go ReconcileKind) against fake clients; the
@@ -38,6 +41,7 @@ import (
 	internalsfake "knative.dev/eventing-kafka-broker/control-plane/pkg/client/clientset/versioned/fake"
 	internalslisters "knative.dev/eventing-kafka-broker/control-plane/pkg/client/listers/internalskafkaeventing/v1alpha1"
 	"knative.dev/eventing-kafka-broker/control-plane/pkg/reconciler/source"
+	kedav1alpha1 "knative.dev/eventing-kafka-broker/third_party/pkg/apis/keda/v1alpha1"
 	kedafake "knative.dev/eventing-kafka-broker/third_party/pkg/client/clientset/versioned/fake"
 	duckv1alpha1 "knative.dev/eventing/pkg/apis/duck/v1alpha1"
 )
@@ -52,6 +56,7 @@ type soCase struct {
 	UID              string            `json:"uid"`
 	ConsumerGroupUID string            `json:"consumerGroupUid"`
 	Features         map[string]string `json:"features"`
+	Secrets          []corev1.Secret   `json:"secrets"`
 }
 
 func runScaledObject(raw json.RawMessage) (any, error) {
@@ -88,8 +93,14 @@ func runScaledObject(raw json.RawMessage) (any, error) {
 	indexer := func() cache.Indexer {
 		return cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	}
+	kube := kubefake.NewSimpleClientset()
+	for i := range c.Secrets {
+		if _, err := kube.CoreV1().Secrets(c.Secrets[i].Namespace).Create(ctx, &c.Secrets[i], metav1.CreateOptions{}); err != nil {
+			return nil, err
+		}
+	}
 	r := &source.Reconciler{
-		KubeClient:           kubefake.NewSimpleClientset(),
+		KubeClient:           kube,
 		ConsumerGroupLister:  internalslisters.NewConsumerGroupLister(indexer()), // empty: the ConsumerGroup is created
 		InternalsClient:      internals,
 		KedaClient:           kedaClient, // answers List, so keda.IsEnabled sees KEDA installed
@@ -122,13 +133,26 @@ func runScaledObject(raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// hasSecretSpecConfig || hasNetSpecAuthConfig → retrieveSecretData + GenerateTriggerAuthentication;
-	// the secret is not part of a case, so authenticated sources are refused.
-	if a := cg.Spec.Template.Spec.Auth; a != nil && (a.SecretSpec != nil && a.SecretSpec.Ref != nil ||
-		a.NetSpec != nil && (a.NetSpec.SASL.Enable || a.NetSpec.TLS.Enable)) {
-		return nil, fmt.Errorf("KafkaSources with SASL/TLS auth need their secret (TriggerAuthentication); not supported")
+	// hasSecretSpecConfig || hasNetSpecAuthConfig → retrieveSecretData + GenerateTriggerAuthentication.
+	var triggerAuth *kedav1alpha1.TriggerAuthentication
+	if a := cg.Spec.Template.Spec.Auth; hasSecretSpecConfig(a) || hasNetSpecAuthConfig(a) {
+		data, err := secretDataOf(ctx, kube, cg)
+		if err != nil {
+			return nil, err
+		}
+		ta, secret, err := keda.GenerateTriggerAuthentication(cg, data)
+		if err != nil {
+			return nil, err
+		}
+		// The API server folds stringData into data on write.
+		for k, v := range secret.StringData {
+			secret.Data[k] = []byte(v)
+		}
+		secret.StringData = nil
+		triggerAuth = ta
+		answer["triggerAuthentication"], answer["secret"] = ta, secret
 	}
-	triggers, err := keda.GenerateScaleTriggers(cg, nil, *aconfig)
+	triggers, err := keda.GenerateScaleTriggers(cg, triggerAuth, *aconfig)
 	if err != nil {
 		return nil, err
 	}
@@ -138,4 +162,40 @@ func runScaledObject(raw json.RawMessage) (any, error) {
 	}
 	answer["scaledObject"] = so
 	return answer, nil
+}
+
+// hasSecretSpecConfig, hasNetSpecAuthConfig and secretDataOf are consumergroup/auth.go's
+// predicates and consumergroup.go retrieveSecretData (unexported): the whole Secret named by
+// net.sasl.type when SASL is on and its type is a secret reference, else the one auth.secret
+// names, else nothing.
+func hasSecretSpecConfig(a *kafkainternals.Auth) bool {
+	return a != nil && a.SecretSpec != nil && a.SecretSpec.Ref != nil && a.SecretSpec.Ref.Name != "" && a.SecretSpec.Ref.Namespace != ""
+}
+
+func hasNetSpecAuthConfig(a *kafkainternals.Auth) bool {
+	if a == nil || a.NetSpec == nil || !(a.NetSpec.TLS.Enable || a.NetSpec.SASL.Enable) {
+		return false
+	}
+	n := a.NetSpec
+	return n.TLS.Cert.SecretKeyRef != nil || n.TLS.CACert.SecretKeyRef != nil || n.TLS.Key.SecretKeyRef != nil ||
+		n.SASL.User.SecretKeyRef != nil || n.SASL.Password.SecretKeyRef != nil || n.SASL.RoleARN.SecretKeyRef != nil ||
+		n.SASL.TokenProvider.SecretKeyRef != nil || n.SASL.Type.SecretKeyRef != nil
+}
+
+func secretDataOf(ctx context.Context, kube *kubefake.Clientset, cg *kafkainternals.ConsumerGroup) (map[string][]byte, error) {
+	auth := cg.Spec.Template.Spec.Auth
+	var namespace, name string
+	switch {
+	case hasNetSpecAuthConfig(auth) && auth.NetSpec.SASL.Enable && auth.NetSpec.SASL.Type.SecretKeyRef != nil:
+		namespace, name = cg.Namespace, auth.NetSpec.SASL.Type.SecretKeyRef.Name
+	case hasSecretSpecConfig(auth):
+		namespace, name = auth.SecretSpec.Ref.Namespace, auth.SecretSpec.Ref.Name
+	default:
+		return nil, nil
+	}
+	secret, err := kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("unable to get data from secret: \"%s/%s\", %w", namespace, name, err)
+	}
+	return secret.Data, nil
 }
