@@ -1,5 +1,5 @@
 /**
- * Check (f), run by secure.it.test.ts on its SASL_SSL Kafka: the KEDA trigger that
+ * Check (g), run by secure.it.test.ts on its SASL_SSL Kafka: the KEDA trigger that
  * eventing-kafka-broker generates for each KafkaSource of knative/overlays/production, with the
  * kafka-client-auth Secret in the layout the deploy generates, authenticates for real. The real
  * source reconciler and keda package make the ConsumerGroup, the TriggerAuthentication and its
@@ -114,7 +114,7 @@ function kedaCase(id: string, a: KnativeAnswer, userSecret: Secret, withAuth = t
 }
 
 export function describeTriggerAuthentication(kafka: () => SecureKafka): void {
-  describe('(f) the KEDA trigger Knative generates for the production KafkaSources, on SASL_SSL', { timeout: 240_000 }, () => {
+  describe('(g) the KEDA trigger Knative generates for the production KafkaSources, on SASL_SSL', { timeout: 240_000 }, () => {
     const sources = render(join(repoRoot, 'knative', 'overlays', 'production')).filter((o) => o.kind === 'KafkaSource');
 
     it('authenticates with the deploy’s kafka-client-auth layout and reads the committed lag; other layouts fail', async () => {
