@@ -1,67 +1,18 @@
 /**
- * What the dashboard shows, computed from the window aggregates (`events-aggregated`) by
- * one Elasticsearch search: totals, revenue per minute by region, the event-type mix, the
- * windows' states and the pipeline's freshness. Never from a sample of raw events: the
- * aggregates are exact, so the sums over them are too. Pure: the request, and the answer
- * turned into a Summary; the search itself happens in app.ts.
+ * What the dashboard shows, from the answers of the two searches in summary-request.ts:
+ * totals, per-minute series, the event-type mix, top categories and brands, the windows'
+ * states and the pipeline's freshness. Never from a sample of raw events: the aggregates
+ * are exact, so the sums over them are too. Pure; the searches happen in app.ts.
  */
 import type { estypes } from '@elastic/elasticsearch';
-import { WINDOW_MS, windowStartOf } from '../shared/window.ts';
+import { EVENT_TYPES, REGIONS } from '../shared/schemas.ts';
+import { WINDOW_MS } from '../shared/window.ts';
+import type { Filters } from './filters.ts';
+import type { Range } from './summary-request.ts';
 
 /** Shown first and in this order (stable colours on the page), then any others by name. */
-export const KNOWN_REGIONS = ['US', 'EU', 'ASIA', 'SA'] as const;
-export const KNOWN_EVENT_TYPES = ['view', 'click', 'search', 'purchase'] as const;
-
-export const MAX_MINUTES = 24 * 60;
-
-export interface Range {
-  minutes: number;
-  /** First window start in range (inclusive). */
-  fromMs: number;
-  /** End of the current window (exclusive). */
-  toMs: number;
-}
-
-/** The last `minutes` windows, the current (still open) one included. */
-export function rangeOf(minutes: number, nowMs: number): Range {
-  const toMs = windowStartOf(nowMs) + WINDOW_MS;
-  return { minutes, fromMs: toMs - minutes * WINDOW_MS, toMs };
-}
-
-export function summaryRequest(index: string, range: Range): estypes.SearchRequest {
-  const sum = (field: string) => ({ sum: { field } });
-  return {
-    index,
-    size: 0,
-    track_total_hits: false,
-    // Before `make dev` (or the setup job) has created the index, the page shows "no data".
-    ignore_unavailable: true,
-    allow_no_indices: true,
-    query: { range: { window_start: { gte: new Date(range.fromMs).toISOString(), lt: new Date(range.toMs).toISOString() } } },
-    aggs: {
-      events: sum('count'),
-      revenue_cents: sum('revenue_cents'),
-      late_events: sum('late_events'),
-      last_computed_at: { max: { field: 'computed_at' } },
-      by_type: {
-        terms: { field: 'event_type', size: 50 },
-        aggs: { events: sum('count'), revenue_cents: sum('revenue_cents') },
-      },
-      per_minute: {
-        date_histogram: { field: 'window_start', fixed_interval: '1m', min_doc_count: 1 },
-        aggs: {
-          open: { filter: { term: { status: 'open' } } },
-          by_region: { terms: { field: 'region', size: 50 }, aggs: { events: sum('count'), revenue_cents: sum('revenue_cents') } },
-        },
-      },
-      // Freshness is about the whole pipeline, not the chosen range.
-      everything: {
-        global: {},
-        aggs: { newest_window: { max: { field: 'window_start' } }, last_computed_at: { max: { field: 'computed_at' } } },
-      },
-    },
-  };
-}
+export const KNOWN_REGIONS: readonly string[] = REGIONS;
+export const KNOWN_EVENT_TYPES: readonly string[] = ['view', 'click', 'search', 'purchase'] satisfies readonly (typeof EVENT_TYPES)[number][];
 
 export interface RegionSeries {
   region: string;
@@ -87,36 +38,66 @@ export interface Health {
   stale_after_seconds: number;
 }
 
+export interface ProductRow {
+  name: string;
+  events: number;
+  revenue_cents: number;
+}
+
 export interface Summary {
   generated_at: string;
   range: { minutes: number; from: string; to: string };
-  totals: { events: number; revenue_cents: number; purchases: number; late_events: number };
+  filters: { region: string | null; event_type: string | null };
+  totals: {
+    events: number;
+    revenue_cents: number;
+    purchases: number;
+    views: number;
+    /** Purchases per view; null without views (nothing to convert). */
+    conversion_rate: number | null;
+    late_events: number;
+  };
   windows: { open: number; final: number; last_computed_at: string | null };
-  revenue_per_minute: { minutes: string[]; regions: RegionSeries[] };
+  per_minute: {
+    minutes: string[];
+    revenue_by_region: RegionSeries[];
+    events_by_type: { event_type: string; events: number[] }[];
+    late_events: number[];
+  };
   event_types: { event_type: string; events: number; revenue_cents: number }[];
+  /** Most revenue first, then most events. */
+  top_categories: (ProductRow & { purchases: number })[];
+  top_brands: ProductRow[];
   health: Health;
 }
 
 interface Value {
   value: number | null;
 }
-interface SumBuckets {
+interface Counts {
   events: Value;
   revenue_cents: Value;
 }
-interface Aggregations {
+type Buckets<T> = { buckets: ({ key: string; doc_count: number } & T)[] };
+interface AggregateAggs {
   events?: Value;
   revenue_cents?: Value;
   late_events?: Value;
   last_computed_at?: Value;
-  by_type?: { buckets: ({ key: string } & SumBuckets)[] };
-  per_minute?: { buckets: { key: number; open: { doc_count: number }; by_region: { buckets: ({ key: string } & SumBuckets)[] } }[] };
+  by_type?: Buckets<Counts>;
+  per_minute?: { buckets: { key: number; open: { doc_count: number }; late_events: Value; by_region: Buckets<Counts>; by_type: Buckets<{ events: Value }> }[] };
   everything?: { newest_window: Value; last_computed_at: Value };
 }
+interface ProductAggs {
+  categories?: Buckets<{ revenue_cents: Value; purchases: { doc_count: number } }>;
+  brands?: Buckets<{ revenue_cents: Value }>;
+}
+type Answer = Pick<estypes.SearchResponse, 'aggregations'>;
 
 /** Sums of longs come back as doubles; they are exact integers well below 2^53. */
 const int = (v: Value | undefined): number => Math.round(v?.value ?? 0);
 const time = (v: Value | undefined): number | null => (v?.value === null || v?.value === undefined ? null : v.value);
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** Known names first in their fixed order, then the others alphabetically. */
 export function orderedNames(known: readonly string[], found: Iterable<string>): string[] {
@@ -124,16 +105,21 @@ export function orderedNames(known: readonly string[], found: Iterable<string>):
   return [...known, ...extra];
 }
 
-export function summaryOf(response: Pick<estypes.SearchResponse, 'aggregations'>, range: Range, nowMs: number, staleAfterSeconds: number): Summary {
-  const aggs = (response.aggregations ?? {}) as Aggregations;
+const byRevenue = <T extends ProductRow>(a: T, b: T) => b.revenue_cents - a.revenue_cents || b.events - a.events || (a.name < b.name ? -1 : 1);
+
+export function summaryOf(aggregates: Answer, products: Answer, range: Range, filters: Filters, nowMs: number, staleAfterSeconds: number): Summary {
+  const aggs = (aggregates.aggregations ?? {}) as AggregateAggs;
   const minutes = Array.from({ length: range.minutes }, (_, i) => range.fromMs + i * WINDOW_MS);
   const slot = new Map(minutes.map((m, i) => [m, i]));
+  const zeros = () => minutes.map(() => 0);
 
   const perMinute = aggs.per_minute?.buckets ?? [];
-  const regionNames = orderedNames(KNOWN_REGIONS, perMinute.flatMap((b) => b.by_region.buckets.map((r) => r.key)));
-  const regions = new Map<string, RegionSeries>(
-    regionNames.map((region) => [region, { region, revenue_cents: minutes.map(() => 0), events: minutes.map(() => 0), total_revenue_cents: 0 }]),
-  );
+  // A filter to one region shows that region only; otherwise every known region, with or without data.
+  const regionNames = filters.region ? [filters.region] : orderedNames(KNOWN_REGIONS, perMinute.flatMap((b) => b.by_region.buckets.map((r) => r.key)));
+  const regions = new Map<string, RegionSeries>(regionNames.map((region) => [region, { region, revenue_cents: zeros(), events: zeros(), total_revenue_cents: 0 }]));
+  const typeNames = filters.event_type ? [filters.event_type] : orderedNames(KNOWN_EVENT_TYPES, perMinute.flatMap((b) => b.by_type.buckets.map((t) => t.key)));
+  const types = new Map(typeNames.map((eventType) => [eventType, zeros()]));
+  const late = zeros();
   let open = 0;
   let final = 0;
   for (const bucket of perMinute) {
@@ -141,23 +127,37 @@ export function summaryOf(response: Pick<estypes.SearchResponse, 'aggregations'>
     else final++;
     const i = slot.get(bucket.key);
     if (i === undefined) continue;
+    late[i] = int(bucket.late_events);
     for (const r of bucket.by_region.buckets) {
-      const series = regions.get(r.key)!;
+      const series = regions.get(r.key);
+      if (!series) continue;
       series.revenue_cents[i] = int(r.revenue_cents);
       series.events[i] = int(r.events);
       series.total_revenue_cents += int(r.revenue_cents);
     }
+    for (const t of bucket.by_type.buckets) {
+      const series = types.get(t.key);
+      if (series) series[i] = int(t.events);
+    }
   }
 
   const byType = new Map((aggs.by_type?.buckets ?? []).map((b) => [b.key, b]));
-  const eventTypes = orderedNames(KNOWN_EVENT_TYPES, byType.keys()).map((eventType) => {
+  const eventTypes = typeNames.map((eventType) => {
     const b = byType.get(eventType);
     return { event_type: eventType, events: int(b?.events), revenue_cents: int(b?.revenue_cents) };
   });
+  const countOf = (eventType: string) => int(byType.get(eventType)?.events);
+  const purchases = countOf('purchase');
+  const views = countOf('view');
+
+  const productAggs = (products.aggregations ?? {}) as ProductAggs;
+  const topCategories = (productAggs.categories?.buckets ?? [])
+    .map((b) => ({ name: b.key, events: b.doc_count, purchases: b.purchases.doc_count, revenue_cents: int(b.revenue_cents) }))
+    .sort(byRevenue);
+  const topBrands = (productAggs.brands?.buckets ?? []).map((b) => ({ name: b.key, events: b.doc_count, revenue_cents: int(b.revenue_cents) })).sort(byRevenue);
 
   const newest = time(aggs.everything?.newest_window);
   const computed = time(aggs.everything?.last_computed_at);
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const ageSeconds = (ms: number | null) => (ms === null ? null : Math.max(0, Math.round((nowMs - ms) / 1000)));
   const health: Health = {
     status: healthStatus(ageSeconds(newest), ageSeconds(computed), staleAfterSeconds),
@@ -172,15 +172,25 @@ export function summaryOf(response: Pick<estypes.SearchResponse, 'aggregations'>
   return {
     generated_at: new Date(nowMs).toISOString(),
     range: { minutes: range.minutes, from: new Date(range.fromMs).toISOString(), to: new Date(range.toMs).toISOString() },
+    filters: { region: filters.region ?? null, event_type: filters.event_type ?? null },
     totals: {
       events: int(aggs.events),
       revenue_cents: int(aggs.revenue_cents),
-      purchases: eventTypes.find((t) => t.event_type === 'purchase')?.events ?? 0,
+      purchases,
+      views,
+      conversion_rate: views > 0 ? purchases / views : null,
       late_events: int(aggs.late_events),
     },
     windows: { open, final, last_computed_at: iso(time(aggs.last_computed_at)) },
-    revenue_per_minute: { minutes: minutes.map((m) => new Date(m).toISOString()), regions: [...regions.values()] },
+    per_minute: {
+      minutes: minutes.map((m) => new Date(m).toISOString()),
+      revenue_by_region: [...regions.values()],
+      events_by_type: [...types].map(([eventType, events]) => ({ event_type: eventType, events })),
+      late_events: late,
+    },
     event_types: eventTypes,
+    top_categories: topCategories,
+    top_brands: topBrands,
     health,
   };
 }

@@ -1,8 +1,7 @@
 /**
- * Formatting and chart geometry of the page. These run in the browser: script.ts embeds
- * their source text in the page's script, so the page and its unit tests use the same
- * code. Hence each function is self-contained — it calls no other function of this module
- * and nothing imported — and is plain enough that its transpiled text is valid browser JS.
+ * How the page writes numbers, times and names. Bundled into the page's script
+ * (browser/), and unit-tested here. Pure, and no value is ever HTML: the page sets these
+ * strings as text.
  */
 
 /** Integer cents as dollars with two decimals and thousands separators: 123456 → "$1,234.56". */
@@ -34,35 +33,33 @@ export function formatPercent(part: number, total: number): string {
   return `${(total > 0 ? (part / total) * 100 : 0).toFixed(1)}%`;
 }
 
-/**
- * A y axis for values up to `max`: a round step (1, 2, 2.5 or 5 × 10^n) so that about `ticks`
- * steps cover `max`. An empty chart still gets an axis.
- */
-export function niceScale(max: number, ticks: number): { max: number; step: number } {
-  if (!(max > 0)) return { max: ticks, step: 1 };
-  const rough = max / ticks;
-  const magnitude = 10 ** Math.floor(Math.log10(rough));
-  const residual = rough / magnitude;
-  const step = (residual <= 1 ? 1 : residual <= 2 ? 2 : residual <= 2.5 ? 2.5 : residual <= 5 ? 5 : 10) * magnitude;
-  return { max: Math.ceil(max / step - 1e-9) * step, step };
+/** A value the server did not know: "—", never a made-up 0. */
+export const UNKNOWN = '—';
+
+/** A count, or "—" when unknown. */
+export function formatMaybeCount(n: number | null | undefined): string {
+  return n === null || n === undefined || !Number.isFinite(n) ? UNKNOWN : formatCount(n);
 }
 
-/**
- * Stacks series for a stacked bar chart: `series[s][i]` is series s at point i; the answer
- * gives each series' [bottom, top] at each point, and the total of each point.
- */
-export function stack(series: number[][]): { bands: [number, number][][]; totals: number[] } {
-  const length = series.length === 0 ? 0 : Math.max(...series.map((s) => s.length));
-  const totals: number[] = new Array(length).fill(0);
-  const bands = series.map((s) =>
-    totals.map((bottom, i) => {
-      const top = bottom + (s[i] ?? 0);
-      totals[i] = top;
-      return [bottom, top] as [number, number];
-    }),
-  );
-  return { bands, totals };
+/** Per-second rates: "—" unknown, "0/s", "0.4/s", "12/s", "1,234/s". */
+export function formatRate(perSecond: number | null | undefined): string {
+  if (perSecond === null || perSecond === undefined || !Number.isFinite(perSecond)) return UNKNOWN;
+  return perSecond > 0 && perSecond < 10 ? `${perSecond.toFixed(1)}/s` : `${formatCount(perSecond)}/s`;
 }
 
-/** Every function the page's script needs, by the name the script calls it. */
-export const browserHelpers = { formatCents, formatCount, formatAge, formatPercent, niceScale, stack } as const;
+/** A ratio as a percentage with two decimals (conversion rates are small): 0.0312 → "3.12%"; null → "—". */
+export function formatRatio(ratio: number | null | undefined): string {
+  return ratio === null || ratio === undefined || !Number.isFinite(ratio) ? UNKNOWN : `${(ratio * 100).toFixed(2)}%`;
+}
+
+/** A range in minutes for people: 15 → "last 15 min", 180 → "last 3 h". */
+export function formatRange(minutes: number): string {
+  return `last ${minutes >= 120 && minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`}`;
+}
+
+/** Local clock time of an ISO instant: "14:05", with seconds "14:05:09". */
+export function clockTime(iso: string, seconds = false): string {
+  const d = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ''}`;
+}

@@ -1,15 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { build, configSchema } from '../dashboard/app.ts';
+import type { StageReader } from '../dashboard/stages/types.ts';
 import { aggregateDocs, cellKey } from '../functions/window-aggregate/aggregate.ts';
 import { loadConfig } from '../shared/config.ts';
 import { deletePipelineIndices, esClientFor } from '../shared/elasticsearch.ts';
 import { aggregateId, windowStartOf } from '../shared/window.ts';
 import { UNREACHABLE, esClient, isolatedEnv, preparePlatform } from './helpers.ts';
 
-function dashboard(env: Record<string, string>, now: () => number): FastifyInstance {
+/** The page's script and style are tested in the browser test; here any text will do. */
+const assets = { js: '/* page script */', css: '/* page style */' };
+
+function dashboard(env: Record<string, string>, now: () => number, stages?: StageReader): FastifyInstance {
   const config = loadConfig(configSchema, env);
-  return build(config, { es: esClientFor(config), now });
+  return build(config, { es: esClientFor(config), now, assets, ...(stages ? { stages } : {}) });
 }
 
 describe('dashboard on real Elasticsearch aggregates', () => {
@@ -64,15 +68,16 @@ describe('dashboard on real Elasticsearch aggregates', () => {
     const summary = res.json();
     expect(summary.range).toEqual({ minutes: 3, from: w(2), to: new Date(windowStartOf(nowMs) + 60_000).toISOString() });
     // 3 + 10 + 1 + 2 + 4 + 1 + 5 events; 5997 + 1999 + 2500 cents; 3 + 1 + 2 purchases.
-    expect(summary.totals).toEqual({ events: 26, revenue_cents: 10_496, purchases: 6, late_events: 1 });
+    expect(summary.totals).toEqual({ events: 26, revenue_cents: 10_496, purchases: 6, views: 11, conversion_rate: 6 / 11, late_events: 1 });
     // w(2) is final; w(1) and the current window are open.
     expect(summary.windows).toEqual({ open: 2, final: 1, last_computed_at: new Date(nowMs - 2000).toISOString() });
   });
 
   it('gives revenue per minute for every region, zeros included', async () => {
     const summary = (await server.inject({ method: 'GET', url: '/api/summary?minutes=3' })).json();
-    expect(summary.revenue_per_minute.minutes).toEqual([w(2), w(1), w(0)]);
-    expect(summary.revenue_per_minute.regions).toEqual([
+    expect(summary.per_minute.minutes).toEqual([w(2), w(1), w(0)]);
+    expect(summary.per_minute.late_events).toEqual([1, 0, 0]);
+    expect(summary.per_minute.revenue_by_region).toEqual([
       { region: 'US', revenue_cents: [1999, 0, 0], events: [1, 0, 5], total_revenue_cents: 1999 },
       { region: 'EU', revenue_cents: [5997, 0, 0], events: [13, 0, 0], total_revenue_cents: 5997 },
       { region: 'ASIA', revenue_cents: [0, 0, 0], events: [0, 4, 0], total_revenue_cents: 0 },
@@ -106,33 +111,65 @@ describe('dashboard on real Elasticsearch aggregates', () => {
 
   it('widens the range on request (60 minutes by default)', async () => {
     const ten = (await server.inject({ method: 'GET', url: '/api/summary?minutes=10' })).json();
-    expect(ten.totals).toEqual({ events: 33, revenue_cents: 20_496, purchases: 13, late_events: 1 });
+    expect(ten.totals).toEqual({ events: 33, revenue_cents: 20_496, purchases: 13, views: 11, conversion_rate: 13 / 11, late_events: 1 });
     expect(ten.windows).toMatchObject({ open: 2, final: 2 });
-    expect(ten.revenue_per_minute.minutes).toHaveLength(10);
+    expect(ten.per_minute.minutes).toHaveLength(10);
     const byDefault = (await server.inject({ method: 'GET', url: '/api/summary' })).json();
     expect(byDefault.range.minutes).toBe(60);
     expect(byDefault.totals).toEqual(ten.totals);
   });
 
-  it('answers 400 for a range it does not serve', async () => {
-    for (const minutes of ['0', '1441', 'soon', '2.5']) {
-      expect((await server.inject({ method: 'GET', url: `/api/summary?minutes=${minutes}` })).statusCode).toBe(400);
+  it('follows the region and event-type filters in every number', async () => {
+    const eu = (await server.inject({ url: '/api/summary?minutes=10&region=EU' })).json();
+    expect(eu.filters).toEqual({ region: 'EU', event_type: null });
+    // 3 + 10 + 7 events in EU; 5997 + 10000 cents; 3 + 7 purchases over 10 views.
+    expect(eu.totals).toEqual({ events: 20, revenue_cents: 15_997, purchases: 10, views: 10, conversion_rate: 1, late_events: 1 });
+    expect(eu.per_minute.revenue_by_region.map((r: { region: string }) => r.region)).toEqual(['EU']);
+    expect(eu.windows).toMatchObject({ open: 0, final: 2 });
+    const usPurchases = (await server.inject({ url: '/api/summary?minutes=3&region=US&event_type=purchase' })).json();
+    expect(usPurchases.totals).toEqual({ events: 1, revenue_cents: 1999, purchases: 1, views: 0, conversion_rate: null, late_events: 0 });
+    const views = (await server.inject({ url: '/api/summary?minutes=3&event_type=view' })).json();
+    expect(views.totals).toMatchObject({ events: 11, revenue_cents: 0, purchases: 0, views: 11, conversion_rate: 0 });
+    expect(views.event_types).toEqual([{ event_type: 'view', events: 11, revenue_cents: 0 }]);
+  });
+
+  it('answers 400 JSON for a range, region or event type it does not serve', async () => {
+    for (const query of ['minutes=0', 'minutes=1441', 'minutes=soon', 'minutes=2.5', 'region=OC', 'region=eu', 'event_type=refund', 'region=%3Cscript%3E']) {
+      const res = await server.inject({ method: 'GET', url: `/api/summary?${query}` });
+      expect(res.statusCode, query).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
     }
   });
 
-  it('serves the page with every panel, self-contained', async () => {
+  it('serves the stages of the pipeline it is given, and says when it has none', async () => {
+    const none = (await server.inject({ url: '/api/stages' })).json();
+    expect(none).toMatchObject({ origin: 'none', stages: [] });
+    expect(none.error).toMatch(/RUNTIME_STATE_FILE/);
+    const report = { origin: 'test', at: null, stages: [], deadLetterNote: '' };
+    const withStages = dashboard(env, () => nowMs, { read: async () => report });
+    try {
+      expect((await withStages.inject({ url: '/api/stages' })).json()).toEqual(report);
+    } finally {
+      await withStages.close();
+    }
+  });
+
+  it('serves the page with every panel, and its own script and style', async () => {
     const res = await server.inject({ method: 'GET', url: '/' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(res.headers['content-security-policy']).toMatch(/^default-src 'none'; script-src 'sha256-/);
+    expect(res.headers['content-security-policy']).toMatch(/^default-src 'none'; script-src 'self'; style-src 'self'/);
     const html = res.body;
-    for (const id of ['total-events', 'total-revenue', 'total-purchases', 'total-late', 'windows-open', 'windows-final', 'chart', 'legend', 'mix', 'h-es', 'h-newest', 'h-fresh']) {
+    for (const id of ['total-events', 'total-revenue', 'total-purchases', 'total-conversion', 'total-late', 'windows-open', 'windows-final', 'chart-revenue', 'chart-types', 'chart-late', 'mix', 'categories', 'brands', 'stages', 'h-es', 'h-newest', 'h-fresh']) {
       expect(html).toContain(`id="${id}"`);
     }
-    expect(html).toMatch(/<svg id="chart"[^>]* role="img" aria-labelledby="chart-title chart-desc">/);
-    expect(html).toContain("fetch('api/summary?minutes=' + minutes");
-    expect(html).toContain('const REFRESH_MS = 2000;');
-    expect(html).not.toMatch(/<script[^>]+src=|<link /);
+    expect(html).toContain('data-refresh-ms="2000"');
+    const js = await server.inject({ url: '/app.js' });
+    expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(js.body).toBe(assets.js);
+    const css = await server.inject({ url: '/app.css' });
+    expect(css.headers['content-type']).toBe('text/css; charset=utf-8');
+    expect(css.body).toBe(assets.css);
   });
 
   it('shares one search between pages polling within SUMMARY_CACHE_MS', async () => {
@@ -140,15 +177,18 @@ describe('dashboard on real Elasticsearch aggregates', () => {
     const client = esClientFor(config);
     const search = vi.spyOn(client, 'search');
     let clock = nowMs;
-    const cached = build(config, { es: client, now: () => clock });
+    const cached = build(config, { es: client, now: () => clock, assets });
     try {
       const [a, b] = await Promise.all([cached.inject({ url: '/api/summary?minutes=3' }), cached.inject({ url: '/api/summary?minutes=3' })]);
       expect(a.json()).toEqual(b.json());
       await cached.inject({ url: '/api/summary?minutes=3' });
-      expect(search).toHaveBeenCalledTimes(1);
+      // Two searches per view: the aggregates and the events' categories.
+      expect(search).toHaveBeenCalledTimes(2);
+      await cached.inject({ url: '/api/summary?minutes=3&region=EU' });
+      expect(search).toHaveBeenCalledTimes(4);
       clock += 60_000;
       await cached.inject({ url: '/api/summary?minutes=3' });
-      expect(search).toHaveBeenCalledTimes(2);
+      expect(search).toHaveBeenCalledTimes(6);
     } finally {
       await cached.close();
     }

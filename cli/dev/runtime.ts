@@ -224,12 +224,13 @@ export class DevRuntime {
 
   #startDashboard(port: number): void {
     const { options } = this;
-    const aggregates = options.isolate ? runName(PIPELINE_NAMES.AGGREGATES_INDEX, options.isolate) : PIPELINE_NAMES.AGGREGATES_INDEX;
+    const index = (name: string) => (options.isolate ? runName(name, options.isolate) : name);
     this.#dashboard = new WebApp({
       name: 'dashboard',
       entry: join(options.root, 'dist', 'dashboard', 'index.mjs'),
       port,
-      env: { ...this.#clientEnv, AGGREGATES_INDEX: aggregates, ...options.env },
+      // The state file this runtime writes on every step: the dashboard's view of the stages.
+      env: { ...this.#clientEnv, AGGREGATES_INDEX: index(PIPELINE_NAMES.AGGREGATES_INDEX), EVENTS_INDEX: index(PIPELINE_NAMES.EVENTS_INDEX), RUNTIME_STATE_FILE: join(options.stateDir, 'state.json'), ...options.env },
       logDir: join(options.stateDir, 'logs'),
       onEvent: (m) => this.log(m),
     });

@@ -93,6 +93,10 @@ describe('the platform NetworkPolicies', () => {
         [pod('prometheus'), ext.apiServer, 6443],
         [pod('prometheus'), ext.apiServer, 443],
         [pod('grafana'), pod('prometheus'), 9090],
+        // The dashboard's stages panel.
+        [pod('dashboard'), pod('prometheus'), 9090],
+        [pod('dashboard'), ext.apiServer, 6443],
+        [pod('dashboard'), ext.apiServer, 443],
         // The UIs through their NodePorts.
         ...uis.flatMap(([name, port]) => into(pod(name), port, [ext.internet, ext.node])),
         ...{
@@ -153,7 +157,9 @@ describe('the platform NetworkPolicies', () => {
         // The UIs only on their own port, and only to what they need.
         [ext.internet, pod('kibana'), 5602],
         [ext.internet, pod('prometheus'), 9091],
-        ...[pod('grafana'), pod('kibana'), pod('dashboard')].map((ui): Flow => [ui, ext.internet, 443]),
+        // (The dashboard's and Prometheus's port-only rule for the API server lets them reach 443 anywhere.)
+        ...[pod('grafana'), pod('kibana')].map((ui): Flow => [ui, ext.internet, 443]),
+        [pod('dashboard'), ext.internet, 80],
         [pod('prometheus'), ext.internet, 80],
         [pod('dashboard'), pod('prometheus'), 8080],
         // Exporters are scraped by Prometheus only.
