@@ -7,6 +7,8 @@ PORT      ?= 8080
 # The local platform (make platform-up / make run); tests use their own ports.
 KAFKA_PORT ?= 19092
 ES_PORT    ?= 19200
+# make dev's Prometheus (the runtime's metrics: DEV_METRICS_PORT=19308, elasticsearch_exporter: ES_EXPORTER_PORT=19114).
+PROMETHEUS_PORT ?= 19090
 # The client settings of the running local platform: what infra.sh env prints (every broker,
 # and in secure mode the SCRAM user, the passwords and the CA) over the plain defaults.
 LOCAL_ENV  := export KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) ELASTICSEARCH_URL=http://127.0.0.1:$(ES_PORT); \
@@ -44,9 +46,12 @@ test: install ## Everything: type-check, build, unit + handler + integration tes
 	  exit $$status
 
 # The tools the tests drive, built from Go modules once and cached (a few minutes each the
-# first time): promtool at the cluster's Prometheus, kube-apiserver + etcd for the deploy
-# tool, and the upstream KEDA, HPA and Knative code the local emulation is checked against.
-TEST_TOOLS = PROMTOOL=$$(platform/local/promtool.sh) && export PROMTOOL && \
+# first time): the cluster's Prometheus, promtool and elasticsearch_exporter, kube-apiserver +
+# etcd for the deploy tool, and the upstream KEDA, HPA and Knative code the local emulation is
+# checked against.
+TEST_TOOLS = platform/local/monitoring-tools.sh all >&2 && \
+  PROMTOOL=$$(platform/local/promtool.sh) && export PROMTOOL && \
+  CHROMIUM=$$(tools/browser/chromium.sh) && export CHROMIUM && \
   tools/k8s-testenv/testenv.sh build >&2 && \
   UPSTREAM_KEDA=$$(tools/upstream/build.sh keda) && export UPSTREAM_KEDA && \
   UPSTREAM_HPA=$$(tools/upstream/build.sh hpa) && export UPSTREAM_HPA && \
@@ -71,9 +76,11 @@ run: build ## Run one function on the local platform: make run FN=enrich PORT=80
 	@test -f dist/$(FN)/index.mjs || { echo "unknown function '$(FN)'; one of: $(FUNCTIONS)"; exit 2; }
 	@$(LOCAL_ENV) PORT=$(PORT) HOST=127.0.0.1 node --enable-source-maps dist/$(FN)/index.mjs
 
+# node --import tsx, not the tsx command: its signal relay SIGKILLs a child that does not
+# acknowledge Ctrl-C within 30 ms, and a busy runtime would then leave Kafka and Elasticsearch running.
 .PHONY: dev
-dev: build ## Run the whole pipeline locally (topology from knative/ + keda/, real Kafka + Elasticsearch) until Ctrl-C
-	KAFKA_PORT=$(KAFKA_PORT) ES_PORT=$(ES_PORT) npx tsx cli/dev.ts
+dev: build ## Run the whole pipeline locally (topology from knative/ + keda/, real Kafka + Elasticsearch, Prometheus with the alert rules) until Ctrl-C
+	KAFKA_PORT=$(KAFKA_PORT) ES_PORT=$(ES_PORT) PROMETHEUS_PORT=$(PROMETHEUS_PORT) node --import tsx cli/dev.ts
 
 RATE     ?= 100
 DURATION ?= 30

@@ -8,6 +8,7 @@ import { CeType } from '../shared/ce-types.ts';
 import { clientEnv, infra, localPlatformSettings } from './local-platform.ts';
 import { clientSettings, commandSettings, envOf, flag, isOn, port } from './settings.ts';
 import { setupPlatform } from './setup.ts';
+import { DevMonitoring } from './dev/monitoring.ts';
 import { devPlatform, isSecure } from './dev/platform.ts';
 import { DevRuntime } from './dev/runtime.ts';
 
@@ -17,6 +18,10 @@ const settings = commandSettings({
   // The first function's port; each function takes a block of 20 from here.
   DEV_BASE_PORT: port(8080),
   DASHBOARD_PORT: port(8090),
+  PROMETHEUS_PORT: port(19090),
+  /** The runtime's metrics (KEDA's series and its own) and the kafka_exporter series (9308 on a cluster). */
+  DEV_METRICS_PORT: port(19308),
+  ES_EXPORTER_PORT: port(19114),
   /** 1: Kafka SASL_SSL and Elasticsearch HTTPS with passwords (platform/local/README.md, "Secure mode"). */
   BDP_SECURE: flag(),
 });
@@ -46,6 +51,19 @@ const runtime = new DevRuntime({
   log: (m) => console.log(`  ${new Date().toISOString().slice(11, 19)} ${m}`),
 });
 
+const monitoring = new DevMonitoring({
+  root,
+  runtime,
+  client,
+  ports: { prometheus: settings.PROMETHEUS_PORT, metrics: settings.DEV_METRICS_PORT, elasticsearchExporter: settings.ES_EXPORTER_PORT },
+  runDir: resolve(root, '.run/dev'),
+  logDir: resolve(root, '.run/dev/logs'),
+  ...(DASHBOARD_PORT && { dashboard: `127.0.0.1:${DASHBOARD_PORT}` }),
+  webUi: true,
+  log: (m) => console.log(`  ${new Date().toISOString().slice(11, 19)} ${m}`),
+});
+let monitoringError: string | undefined;
+
 let stopping = false;
 /** Ctrl-C, or a fatal failure of the runtime: stop the functions, dispatchers and infra this started. */
 async function shutdown(code: number, failure?: unknown): Promise<void> {
@@ -56,6 +74,7 @@ async function shutdown(code: number, failure?: unknown): Promise<void> {
   let clean = true;
   try {
     await runtime.stop();
+    await monitoring.stop();
   } catch (error) {
     clean = false;
     console.error(`the runtime did not stop cleanly: ${(error as Error).message}`);
@@ -72,9 +91,22 @@ process.on('uncaughtException', (error) => void shutdown(1, error));
 
 try {
   await runtime.start();
+  // Without Prometheus the pipeline still runs: say why, and go on.
+  await monitoring.start().catch((error: unknown) => {
+    monitoringError = (error as Error).message;
+    return monitoring.stop();
+  });
 } catch (error) {
   await shutdown(1, error);
 }
+/** The banner's line about Prometheus: its web UI when it serves one, else its API. */
+function prometheusLine(): string {
+  if (monitoringError) return `not running: ${monitoringError}`;
+  if (monitoring.webUiUrl) return `${monitoring.webUiUrl}   (the cluster's Prometheus and alert rules; web UI: query, alerts, targets; API: /api/v1/…)`;
+  const why = monitoring.webUiError ? `; ${monitoring.webUiError}` : '';
+  return `${monitoring.prometheusUrl}/api/v1/alerts   (the cluster's Prometheus and alert rules; API only: /api/v1/query?query=…, /api/v1/rules, /api/v1/targets${why})`;
+}
+
 // A fatal failure during start, or Ctrl-C meanwhile: the shutdown in progress exits.
 if (!stopping) {
   const state = runtime.state();
@@ -88,7 +120,8 @@ big-data-pipeline is running locally${secure ? ', secure' : ''} (topology read f
   dashboard:      ${runtime.dashboardUrl}   (live totals, revenue by region, event mix, health)
   kafka:          ${kafkaBrokers}${secure ? `   (SCRAM-SHA-512 user ${client.KAFKA_SASL_USERNAME})` : ''}
   elasticsearch:  ${elasticsearchUrl}   (indices: events, events-aggregated${secure ? `; user ${client.ELASTICSEARCH_USERNAME}` : ''})${securityLine}
-  logs:           .run/dev/logs/<function>.log     watch it: make watch
+  prometheus:     ${prometheusLine()}
+  logs:           .run/dev/logs/<function>.log, prometheus.log, elasticsearch-exporter.log     watch it: make watch
 
   try it:
   curl -i ${generate.url} \\

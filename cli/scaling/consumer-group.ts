@@ -59,6 +59,8 @@ export class ConsumerGroupScaler {
   #hpa: Hpa;
   #nextPollMs: number | undefined;
   #nextSyncMs: number | undefined;
+  #lastMetric: number | undefined;
+  #lastActive: boolean | undefined;
 
   constructor(config: ConsumerGroupScalerConfig) {
     const { class: _class, ...autoscalerDefaults } = KAFKA_AUTOSCALER_DEFAULTS;
@@ -85,6 +87,16 @@ export class ConsumerGroupScaler {
   /** The ConsumerGroup's vreplicas (spec.replicas). */
   get replicas(): number {
     return this.#replicas;
+  }
+
+  /** The metric KEDA last handed the HPA (keda_scaler_metrics_value); undefined before the first evaluation. */
+  get lastMetric(): number | undefined {
+    return this.#lastMetric;
+  }
+
+  /** Whether KEDA's last poll found the scaler active (keda_scaler_active). */
+  get lastActive(): boolean | undefined {
+    return this.#lastActive;
   }
 
   get lastActiveMs(): number | undefined {
@@ -120,6 +132,8 @@ export class ConsumerGroupScaler {
       this.#nextPollMs = nextSlot(this.#nextPollMs!, c.pollingIntervalS * 1000, nowMs);
       const from = this.#replicas;
       const active = kafkaScalerActive(activity);
+      this.#lastMetric = metric;
+      this.#lastActive = active;
       const r = kedaPoll(
         { ...this.#keda!, replicas: from },
         { active, nowMs, minReplicaCount: c.minScale, maxReplicaCount: c.maxScale, cooldownPeriodS: c.cooldownPeriodS },
@@ -132,6 +146,7 @@ export class ConsumerGroupScaler {
     if (nowMs >= this.#nextSyncMs!) {
       this.#nextSyncMs = nextSlot(this.#nextSyncMs!, HPA_DEFAULTS.syncPeriodMs, nowMs);
       const from = this.#replicas;
+      this.#lastMetric = metric;
       // KEDA hands the HPA the metric in milli-units (scaler.go GenerateMetricInMili).
       const r = this.#hpa.sync(nowMs, { currentReplicas: from, statusReplicas: from, metricMilli: Math.trunc(metric * 1000) });
       this.#replicas = r.desired;

@@ -14,28 +14,11 @@ SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 readonly SCRIPT_DIR LOG_NAME=promtool
 # shellcheck source-path=SCRIPTDIR source=../../tools/lib/common.sh
 source "$SCRIPT_DIR/../../tools/lib/common.sh"
-# shellcheck source-path=SCRIPTDIR source=../../tools/lib/go.sh
-source "$SCRIPT_DIR/../../tools/lib/go.sh"
-MODULE_DIR=$REPO_ROOT/tools/promtool
 CACHE=$(cache_root)/promtool
 
-module_version=$(awk '$1 == "require" && $2 == "github.com/prometheus/prometheus" { print $3 }' "$MODULE_DIR/go.mod")
-[[ $module_version =~ ^v0\.([0-9])([0-9]{2})\.([0-9]+)$ ]] || die "cannot read the prometheus version from $MODULE_DIR/go.mod"
-version="${BASH_REMATCH[1]}.$((10#${BASH_REMATCH[2]})).${BASH_REMATCH[3]}"
-image_version=$(sed -n 's|^ *image: prom/prometheus:v\([0-9.]*\)$|\1|p' "$REPO_ROOT/platform/prometheus/prometheus.yaml")
-[[ $image_version == "$version" ]] ||
-  die "tools/promtool/go.mod pins Prometheus $version ($module_version) but platform/prometheus runs ${image_version:-no prom/prometheus image}: pin v0.$(awk -F. '{ printf "%d%02d.%d", $1, $2, $3 }' <<<"${image_version:-0.0.0}") in go.mod"
-
-bin=$CACHE/$version/promtool
-if [[ ! -x $bin ]] && have go; then
-  say "building promtool $version from Go modules (once, a few minutes)"
-  go_build "$MODULE_DIR" "$bin" -trimpath -ldflags "-X github.com/prometheus/common/version.Version=$version" \
-    github.com/prometheus/prometheus/cmd/promtool
-fi
-if [[ -x $bin ]]; then
-  echo "$bin"
-  exit 0
-fi
+# With Go: the cluster's version, built once (monitoring-tools.sh checks go.mod against the image).
+if have go; then exec "$SCRIPT_DIR/monitoring-tools.sh" promtool; fi
+version=$(sed -n 's|^ *image: prom/prometheus:v\([0-9.]*\)$|\1|p' "$REPO_ROOT/platform/prometheus/prometheus.yaml")
 
 if have promtool; then
   say "warning: no Go to build promtool $version; using $(command -v promtool) ($(promtool --version 2>&1 | head -1))"
