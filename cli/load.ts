@@ -21,7 +21,13 @@ const rate = settings.RATE;
 const duration = settings.DURATION;
 
 const target = pipelineTarget(settings);
-const url = target.generateUrl();
+let url: string;
+try {
+  url = target.generateUrl();
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+}
 const runId = randomUUID().slice(0, 8);
 let produced = 0;
 let failed = 0;

@@ -147,6 +147,7 @@ export class DevRuntime {
   state(): RuntimeState {
     return {
       at: new Date().toISOString(),
+      pid: process.pid,
       dispatcher: { pods: this.scaling.placement.replicas, ...this.dispatcherSettings },
       sources: this.topology.kafkaSources.map((s) => ({ ...this.scaling.stateOf(s), ...this.dispatchers.get(s.name)!.stats })),
       services: [...this.pools].map(([name, pool]) => serviceState(name, pool)),

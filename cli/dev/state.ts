@@ -43,6 +43,8 @@ export interface ServiceState {
 
 export interface RuntimeState {
   at: string;
+  /** The runtime's process: a state file whose process is gone describes nothing that runs. */
+  pid: number;
   /** The kafka-source-dispatcher StatefulSet: its pods and the settings that place vreplicas on them. */
   dispatcher: { pods: number } & DispatcherSettings;
   sources: SourceState[];

@@ -41,8 +41,10 @@ export class LocalTarget implements PipelineTarget {
   }
 
   state(): RuntimeState {
-    if (!existsSync(this.stateFile)) throw new Error('the local runtime is not running: start it with `make dev`');
-    return JSON.parse(readFileSync(this.stateFile, 'utf8')) as RuntimeState;
+    const state = existsSync(this.stateFile) ? (JSON.parse(readFileSync(this.stateFile, 'utf8')) as RuntimeState) : undefined;
+    // The file outlives the runtime: it is read only while the process that wrote it runs.
+    if (!state || !isRunning(state.pid)) throw new Error('the local runtime is not running: start it with `make dev`');
+    return state;
   }
 
   generateUrl(): string {
@@ -85,5 +87,16 @@ export class LocalTarget implements PipelineTarget {
 
   async events(): Promise<string[]> {
     return this.state().events;
+  }
+}
+
+function isRunning(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
