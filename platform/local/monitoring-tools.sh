@@ -7,7 +7,7 @@
 #   platform/local/monitoring-tools.sh elasticsearch_exporter   the cluster's exporter (make dev)
 #   platform/local/monitoring-tools.sh all                      builds the three binaries, prints nothing
 #
-# Each is the version the cluster runs: prometheus and promtool come from tools/promtool/go.mod
+# Each is the version the cluster runs: prometheus and promtool come from tools/prometheus/go.mod
 # (github.com/prometheus/prometheus v0.3XX.Y is Prometheus 3.XX.Y, the tag of the image in
 # platform/prometheus/prometheus.yaml), elasticsearch_exporter from
 # tools/elasticsearch-exporter/go.mod (the tag in platform/exporters/elasticsearch-exporter.yaml).
@@ -41,12 +41,12 @@ required() { awk -v m="$2" '($1 == "require" && $2 == m) { print $3 }' "$1/go.mo
 
 prometheus_version() {
   local module_version image_version version
-  module_version=$(required "$REPO_ROOT/tools/promtool" github.com/prometheus/prometheus)
-  [[ $module_version =~ ^v0\.([0-9])([0-9]{2})\.([0-9]+)$ ]] || die "cannot read the prometheus version from tools/promtool/go.mod"
+  module_version=$(required "$REPO_ROOT/tools/prometheus" github.com/prometheus/prometheus)
+  [[ $module_version =~ ^v0\.([0-9])([0-9]{2})\.([0-9]+)$ ]] || die "cannot read the prometheus version from tools/prometheus/go.mod"
   version="${BASH_REMATCH[1]}.$((10#${BASH_REMATCH[2]})).${BASH_REMATCH[3]}"
   image_version=$(image_tag platform/prometheus/prometheus.yaml prom/prometheus)
   [[ $image_version == "$version" ]] ||
-    die "tools/promtool/go.mod pins Prometheus $version ($module_version) but platform/prometheus runs ${image_version:-no prom/prometheus image}: pin v0.$(awk -F. '{ printf "%d%02d.%d", $1, $2, $3 }' <<<"${image_version:-0.0.0}") in go.mod"
+    die "tools/prometheus/go.mod pins Prometheus $version ($module_version) but platform/prometheus runs ${image_version:-no prom/prometheus image}: pin v0.$(awk -F. '{ printf "%d%02d.%d", $1, $2, $3 }' <<<"${image_version:-0.0.0}") in go.mod"
   echo "$version"
 }
 
@@ -65,10 +65,10 @@ build() {
   case $name in
     prometheus | promtool)
       version=$(prometheus_version)
-      module=$REPO_ROOT/tools/promtool
+      module=$REPO_ROOT/tools/prometheus
       package=github.com/prometheus/prometheus/cmd/$name
       ldflags="-X github.com/prometheus/common/version.Version=$version"
-      bin=$CACHE/promtool/$version/$name
+      bin=$CACHE/prometheus/$version/$name
       ;;
     elasticsearch_exporter)
       version=$(exporter_version)
@@ -97,11 +97,11 @@ build() {
 readonly PNPM_VERSION=10.34.9
 
 # build_ui: prints the directory to run prometheus in to serve its web UI, building the UI into
-# it first when missing (<cache>/promtool/<version>/web-ui/prometheus/web/ui/static/mantine-ui).
+# it first when missing (<cache>/prometheus/<version>/web-ui/prometheus/web/ui/static/mantine-ui).
 build_ui() {
   local version root dir module work log t0
   version=$(prometheus_version)
-  root=$CACHE/promtool/$version/web-ui
+  root=$CACHE/prometheus/$version/web-ui
   dir=$root/prometheus
   if [[ ! -f $dir/web/ui/static/mantine-ui/index.html ]]; then
     have go || die "Go is needed to find the UI sources of Prometheus $version"
@@ -109,7 +109,7 @@ build_ui() {
     mkdir -p "$(dirname -- "$root")"
     hold_lock "$root.lock" 1800 "another build of the Prometheus web UI"
     if [[ ! -f $dir/web/ui/static/mantine-ui/index.html ]]; then
-      module=$(cd "$REPO_ROOT/tools/promtool" && go mod download -json github.com/prometheus/prometheus | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+      module=$(cd "$REPO_ROOT/tools/prometheus" && go mod download -json github.com/prometheus/prometheus | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
       [[ -d $module/web/ui/mantine-ui ]] || die "no web/ui/mantine-ui in the Prometheus module (${module:-not found})"
       work=$root.build
       log=$root.build.log

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the path of a promtool binary for the alert-rule tests, building it if needed.
 #
-# The promtool wanted is the one of the Prometheus the cluster runs: tools/promtool/go.mod
+# The promtool wanted is the one of the Prometheus the cluster runs: tools/prometheus/go.mod
 # pins github.com/prometheus/prometheus v0.3XX.Y, which is Prometheus 3.XX.Y, and it must
 # match the image tag in platform/prometheus/prometheus.yaml. It is built with Go once into
 # the cache (a few minutes: downloads and compile) and reused. Without Go, a promtool on

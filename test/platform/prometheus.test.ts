@@ -74,10 +74,10 @@ describe('Prometheus', () => {
     expect(result.status, result.stdout + result.stderr).toBe(0);
   });
 
-  it('tools/promtool builds the promtool of the Prometheus image the cluster runs', () => {
-    const goMod = readFileSync(join(repoRoot, 'tools', 'promtool', 'go.mod'), 'utf8');
+  it('tools/prometheus builds the Prometheus (and promtool) of the image the cluster runs', () => {
+    const goMod = readFileSync(join(repoRoot, 'tools', 'prometheus', 'go.mod'), 'utf8');
     const pinned = /^require github\.com\/prometheus\/prometheus v0\.(\d)(\d\d)\.(\d+)$/m.exec(goMod);
-    expect(pinned, 'tools/promtool/go.mod requires github.com/prometheus/prometheus v0.3XX.Y').not.toBeNull();
+    expect(pinned, 'tools/prometheus/go.mod requires github.com/prometheus/prometheus v0.3XX.Y').not.toBeNull();
     const image = /image: prom\/prometheus:v(\d+\.\d+\.\d+)$/m.exec(readFileSync(join(dir, 'prometheus.yaml'), 'utf8'));
     expect(`${pinned![1]}.${Number(pinned![2])}.${pinned![3]}`).toBe(image![1]);
   });

@@ -4,7 +4,7 @@
 // `go install …/cmd/promtool@v0.3XX.Y` refuses the module because of its replace directive,
 // which is copied below. platform/local/monitoring-tools.sh builds both (cached per version)
 // and checks the two versions agree.
-module big-data-pipeline/tools/promtool
+module big-data-pipeline/tools/prometheus
 
 go 1.25.0
 
