@@ -1,5 +1,5 @@
 /**
- * Every script the Makefile runs with tsx loads under Node's own ESM loader, as `make` runs
+ * Every script the Makefile runs with tsx (`npx tsx`, or `node --import tsx`) loads under Node's own ESM loader, as `make` runs
  * it — not only through the bundler or vitest, which both forgive a named import Node
  * cannot link (kafkajs spreads its error classes into module.exports, where Node's
  * CommonJS export detection cannot see them).
@@ -30,7 +30,7 @@ function link(entry: string): { status: number | null; stderr: string } {
   return { status: result.status, stderr: result.stderr };
 }
 
-const entries = [...new Set([...readFileSync(join(repoRoot, 'Makefile'), 'utf8').matchAll(/npx tsx (\S+\.ts)/g)].map((m) => m[1]!))].sort();
+const entries = [...new Set([...readFileSync(join(repoRoot, 'Makefile'), 'utf8').matchAll(/(?:npx tsx|node --import tsx) (\S+\.ts)/g)].map((m) => m[1]!))].sort();
 
 describe('tsx entry points', () => {
   it('are found in the Makefile', () => {
