@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DevMonitoring } from '../cli/dev/monitoring.ts';
 import { DevRuntime } from '../cli/dev/runtime.ts';
 import { setupPlatform } from '../cli/setup.ts';
+import { CLUSTER_QUERIES } from '../dashboard/stages/cluster.ts';
 import { CeType } from '../shared/ce-types.ts';
 import { EventProducer, toKafkaRecord } from '../shared/kafka.ts';
 import { runNames } from '../shared/topology.ts';
@@ -127,7 +128,7 @@ describe('Prometheus on the local pipeline', { timeout: 600_000 }, () => {
     expect(alerts.filter((a) => a.labels['alertname'] === 'DeadLettersIncreasing').map((a) => a.state)).toEqual(['pending']);
   });
 
-  it('every query of every Grafana dashboard returns data, and every metric an alert rule selects exists', async () => {
+  it('every query of every Grafana dashboard and of the web dashboard’s stages returns data, and every metric an alert rule selects exists', async () => {
     // Traffic through every stage, so the per-stage series exist.
     const generate = runtime.pools.get('generate')!;
     const answer = await fetch(generate.url, {
@@ -146,6 +147,8 @@ describe('Prometheus on the local pipeline', { timeout: 600_000 }, () => {
         const found: string[] = [];
         for (const p of panels) for (const problem of await prometheus.problemsOf(p.expr, { names: present, requireResult: true })) found.push(`${p.dashboard} / ${p.panel}: ${problem} — ${p.expr}`);
         for (const r of ruleQueries(root)) for (const problem of await prometheus.problemsOf(r.expr, { names: present, requireResult: false })) found.push(`rule ${r.alert}: ${problem}`);
+        // The web dashboard's stages panel asks a cluster's Prometheus these.
+        for (const [name, expr] of Object.entries(CLUSTER_QUERIES)) for (const problem of await prometheus.problemsOf(expr, { names: present, requireResult: true })) found.push(`dashboard stages / ${name}: ${problem} — ${expr}`);
         return found.length === 0 ? found : undefined;
       },
       300_000,
