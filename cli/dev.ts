@@ -117,7 +117,7 @@ if (!stopping) {
 big-data-pipeline is running locally${secure ? ', secure' : ''} (topology read from knative/, dispatcher settings from keda/releases.yaml)
 
   functions:      ${state.services.map((s) => `${s.name} ${s.url}`).join('\n                  ')}
-  dashboard:      ${runtime.dashboardUrl}   (live totals, revenue by region, event mix, health)
+  dashboard:      ${runtime.dashboardUrl}   (totals, charts by region and type, top categories, pipeline stages, health; filters in the URL)
   kafka:          ${kafkaBrokers}${secure ? `   (SCRAM-SHA-512 user ${client.KAFKA_SASL_USERNAME})` : ''}
   elasticsearch:  ${elasticsearchUrl}   (indices: events, events-aggregated${secure ? `; user ${client.ELASTICSEARCH_USERNAME}` : ''})${securityLine}
   prometheus:     ${prometheusLine()}
