@@ -20,7 +20,7 @@ import { EventProducer, toKafkaRecord } from '../shared/kafka.ts';
 import { runNames } from '../shared/topology.ts';
 import { kafka, rawEvent, topicSize } from './helpers.ts';
 import { elasticsearchUrl, kafkaBrokers } from './infra.ts';
-import { PrometheusApi, dashboardQueries, metricNames, ruleQueries } from './promql.ts';
+import { PrometheusApi, dashboardQueries, ruleQueries } from './promql.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const PROMETHEUS_PORT = 29490;
@@ -148,7 +148,7 @@ describe('Prometheus on the local pipeline', { timeout: 600_000 }, () => {
         for (const p of panels) for (const problem of await prometheus.problemsOf(p.expr, { names: present, requireResult: true })) found.push(`${p.dashboard} / ${p.panel}: ${problem} — ${p.expr}`);
         for (const r of ruleQueries(root)) for (const problem of await prometheus.problemsOf(r.expr, { names: present, requireResult: false })) found.push(`rule ${r.alert}: ${problem}`);
         // The web dashboard's stages panel asks a cluster's Prometheus these.
-        for (const [name, expr] of Object.entries(CLUSTER_QUERIES)) for (const problem of await prometheus.problemsOf(expr, { names: present, requireResult: true })) found.push(`dashboard stages / ${name}: ${problem} — ${expr}`);
+        for (const [name, { promql: expr }] of Object.entries(CLUSTER_QUERIES)) for (const problem of await prometheus.problemsOf(expr, { names: present, requireResult: true })) found.push(`dashboard stages / ${name}: ${problem} — ${expr}`);
         return found.length === 0 ? found : undefined;
       },
       300_000,
@@ -168,6 +168,6 @@ describe('Prometheus on the local pipeline', { timeout: 600_000 }, () => {
     const misspelt = query!.expr.replace('pipeline_events_in_total', 'pipeline_events_in_totals');
     expect(await prometheus.problemsOf(query!.expr, { names: present, requireResult: true })).toEqual([]);
     expect(await prometheus.problemsOf(misspelt, { names: present, requireResult: true })).toEqual(['no series of pipeline_events_in_totals', 'empty result']);
-    expect(metricNames('sum by (consumergroup) (kafka_consumergroup_lag_sum{topic="a"}) / on (x) group_left count(up == 1)')).toEqual(['kafka_consumergroup_lag_sum', 'up']);
+    expect(await prometheus.metricNames('sum by (consumergroup) (kafka_consumergroup_lag_sum{topic="a"}) / on (x) group_left count(up == 1)')).toEqual(['kafka_consumergroup_lag_sum', 'up']);
   });
 });

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { Prometheus, type VectorSample } from '../dashboard/stages/prometheus.ts';
 
 export interface PanelQuery {
   dashboard: string;
@@ -40,28 +41,23 @@ export function ruleQueries(root: string): { alert: string; expr: string }[] {
   return rules.groups.flatMap((g) => g.rules.map((r) => ({ alert: r.alert, expr: r.expr })));
 }
 
-const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'and', 'or', 'unless', 'inf', 'nan']);
-
-/**
- * The metric names an expression selects: identifiers that are not functions, keywords,
- * label matchers, grouping labels, ranges or strings.
- */
-export function metricNames(expr: string): string[] {
-  const bare = expr
-    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
-    .replace(/\{[^}]*\}/g, ' ')
-    .replace(/\[[^\]]*\]/g, ' ')
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
-  const names = new Set<string>();
-  for (const m of bare.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\()?/g)) {
-    if (m[2] || KEYWORDS.has(m[1]!.toLowerCase()) || /^\d/.test(m[1]!)) continue;
-    names.add(m[1]!);
+/** The metric names of the selectors in a parsed expression (Prometheus's own AST, /api/v1/parse_query). */
+function selectorNames(node: unknown, names = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) for (const child of node) selectorNames(child, names);
+  else if (node && typeof node === 'object') {
+    const n = node as { type?: string; name?: string };
+    if ((n.type === 'vectorSelector' || n.type === 'matrixSelector') && n.name) names.add(n.name);
+    for (const child of Object.values(node)) selectorNames(child, names);
   }
-  return [...names];
+  return names;
 }
 
 export class PrometheusApi {
-  constructor(readonly url: string) {}
+  readonly #client: Prometheus;
+
+  constructor(readonly url: string) {
+    this.#client = new Prometheus(url, 10_000);
+  }
 
   async get<T>(path: string, params: Record<string, string> = {}): Promise<T> {
     const res = await fetch(`${this.url}${path}?${new URLSearchParams(params)}`);
@@ -71,9 +67,13 @@ export class PrometheusApi {
   }
 
   /** The instant vector of an expression (an error for an expression Prometheus refuses). */
-  async query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-    const data = await this.get<{ resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] }>('/api/v1/query', { query: expr });
-    return data.result;
+  query(expr: string): Promise<VectorSample[]> {
+    return this.#client.query(expr);
+  }
+
+  /** The metric names an expression selects, as this Prometheus's parser reads it. */
+  async metricNames(expr: string): Promise<string[]> {
+    return [...selectorNames(await this.get<unknown>('/api/v1/parse_query', { query: expr }))];
   }
 
   async metricNamesPresent(): Promise<Set<string>> {
@@ -85,7 +85,7 @@ export class PrometheusApi {
    * selects that have no series, and (unless only names are checked) an empty result.
    */
   async problemsOf(expr: string, options: { names: Set<string>; requireResult: boolean }): Promise<string[]> {
-    const problems = metricNames(expr)
+    const problems = (await this.metricNames(expr))
       .filter((n) => !options.names.has(n))
       .map((n) => `no series of ${n}`);
     if (options.requireResult && (await this.query(expr)).length === 0) problems.push('empty result');
