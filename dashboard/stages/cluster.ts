@@ -48,14 +48,15 @@ export interface ClusterMetrics {
   rejected?: Map<string, number>;
 }
 
-export const CLUSTER_QUERIES: Record<keyof ClusterMetrics, string> = {
-  lag: 'sum by (consumergroup) (kafka_consumergroup_lag_sum)',
-  consumers: 'max by (consumergroup) (kafka_consumergroup_members)',
-  instances: 'count by (knative_service) (up{job="pipeline-functions"} == 1)',
-  inRate: 'sum by (function) (rate(pipeline_events_in_total[1m]))',
-  outRate: 'sum by (function) (rate(pipeline_events_out_total[1m]))',
+/** Each query, and the label its answer is keyed by (its `by` clause). */
+export const CLUSTER_QUERIES: Record<keyof ClusterMetrics, { promql: string; by: string }> = {
+  lag: { promql: 'sum by (consumergroup) (kafka_consumergroup_lag_sum)', by: 'consumergroup' },
+  consumers: { promql: 'max by (consumergroup) (kafka_consumergroup_members)', by: 'consumergroup' },
+  instances: { promql: 'count by (knative_service) (up{job="pipeline-functions"} == 1)', by: 'knative_service' },
+  inRate: { promql: 'sum by (function) (rate(pipeline_events_in_total[1m]))', by: 'function' },
+  outRate: { promql: 'sum by (function) (rate(pipeline_events_out_total[1m]))', by: 'function' },
   // A 400 is never retried: the dispatcher sends the event to the dead-letter sink.
-  rejected: 'sum by (function) (increase(pipeline_events_in_total{outcome="bad_request"}[1h]))',
+  rejected: { promql: 'sum by (function) (increase(pipeline_events_in_total{outcome="bad_request"}[1h]))', by: 'function' },
 };
 
 export function stagesOfCluster(functions: string[], sources: SourceInfo[], m: ClusterMetrics): StageHealth[] {
@@ -103,10 +104,9 @@ export class ClusterStages implements StageReader {
   async read(): Promise<StagesReport> {
     const errors: string[] = [];
     const metrics: ClusterMetrics = {};
-    const queries = Object.entries(CLUSTER_QUERIES).map(async ([key, promql]) => {
-      const label = key === 'lag' || key === 'consumers' ? 'consumergroup' : key === 'instances' ? 'knative_service' : 'function';
+    const queries = Object.entries(CLUSTER_QUERIES).map(async ([key, { promql, by }]) => {
       try {
-        metrics[key as keyof ClusterMetrics] = byLabel(await this.#prometheus.query(promql), label);
+        metrics[key as keyof ClusterMetrics] = byLabel(await this.#prometheus.query(promql), by);
       } catch (error) {
         errors.push(`Prometheus: ${(error as Error).message}`);
       }
